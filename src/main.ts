@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+/**
+ * Portico CLI entry: `portico translate | version`.
+ */
+import { NodeRuntime, NodeServices } from "@effect/platform-node"
+import { Effect } from "effect"
+import { Command } from "effect/cli"
+import { translateCommand } from "./cli/TranslateCommand.ts"
+import { versionCommand } from "./cli/VersionCommand.ts"
+import { PORTICO_VERSION } from "./Version.ts"
+
+const portico = Command.make("portico").pipe(
+  Command.withDescription(
+    "Portico: a Gateway API control plane for Envoy (Envoy Gateway, rebuilt in TypeScript on Effect)"
+  ),
+  Command.withSubcommands([translateCommand, versionCommand])
+)
+
+portico.pipe(Command.run({ version: PORTICO_VERSION }), Effect.provide(NodeServices.layer), NodeRuntime.runMain)
