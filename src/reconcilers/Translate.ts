@@ -1,8 +1,23 @@
 /**
  * The translation pipeline as one pure function: raw Kubernetes objects in,
  * Gateway API objects with their computed status plus the IR per fleet out.
- * (Contract stub: the reconcilers are being written behind it.)
+ * GatewayClass -> Gateway (listeners, ListenerSets) -> routes -> IR + statuses.
  */
+import { type DecodeOutcome, decodeResource, isGatewayApiKind, type Resource } from "../api/Resource.ts"
+import type { InfraIR } from "../ir/Infra.ts"
+import type { XdsIR } from "../ir/Xds.ts"
+import type { Condition } from "../status/Conditions.ts"
+import { reconcileBackendTLSPolicies } from "./BackendTLSPolicy.ts"
+import { buildIR } from "./BuildIR.ts"
+import { reconcileGatewayClasses } from "./GatewayClass.ts"
+import { reconcileGateways } from "./Gateway.ts"
+import { reconcileGRPCRoute } from "./GRPCRoute.ts"
+import { reconcileHTTPRoute } from "./HTTPRoute.ts"
+import { reconcileL4Route } from "./L4Routes.ts"
+import { makeParentIndex } from "./RouteParents.ts"
+import type { RouteResult } from "./RouteResult.ts"
+import { makeSnapshot, type ResourceSnapshot } from "./Snapshot.ts"
+import { gatewayStatus, listenerSetStatus, routeStatus } from "./Statuses.ts"
 
 /** A Kubernetes object as printed: the input object with `status` replaced by ours. */
 export interface KubeObject {
@@ -39,14 +54,125 @@ export interface TranslateResult {
   /** Kinds present in the input that Portico does not read (e.g. Deployment), as `apiVersion/kind`. */
   readonly ignored: ReadonlyArray<string>
   /** The IR per fleet. */
-  readonly ir: unknown
+  readonly ir: { readonly xds: XdsIR; readonly infra: InfraIR }
 }
 
 export const DEFAULT_CONTROLLER_NAME = "gateway.envoyproxy.io/gatewayclass-controller"
 
-export const translateObjects = (objects: ReadonlyArray<unknown>, _options: TranslateOptions = {}): TranslateResult => ({
-  objects: objects as ReadonlyArray<KubeObject>,
-  errors: [],
-  ignored: [],
-  ir: {}
-})
+const KIND_ORDER = [
+  "GatewayClass",
+  "Gateway",
+  "ListenerSet",
+  "HTTPRoute",
+  "GRPCRoute",
+  "TLSRoute",
+  "TCPRoute",
+  "UDPRoute",
+  "ReferenceGrant",
+  "BackendTLSPolicy"
+]
+
+const objectKey = (kind: string, namespace: string | undefined, name: string): string =>
+  `${kind}/${namespace ?? ""}/${name}`
+
+export interface Reconciled {
+  readonly snapshot: ResourceSnapshot
+  /** Computed status per `kind/namespace/name` of each Gateway API object we own a part of. */
+  readonly statuses: ReadonlyMap<string, (previous: unknown) => unknown>
+  readonly ir: { readonly xds: XdsIR; readonly infra: InfraIR }
+}
+
+/** Runs every reconciler over a snapshot. */
+export const reconcile = (snapshot: ResourceSnapshot, controllerName: string): Reconciled => {
+  const statuses = new Map<string, (previous: unknown) => unknown>()
+  const classes = reconcileGatewayClasses(snapshot, controllerName)
+  for (const s of classes.statuses) {
+    const conditions: ReadonlyArray<Condition> = s.conditions
+    statuses.set(objectKey("GatewayClass", undefined, s.object.metadata.name), () => ({ conditions }))
+  }
+  const { gateways, rejectedListenerSets } = reconcileGateways(snapshot, classes)
+  const index = makeParentIndex(gateways)
+  const routes: Array<RouteResult> = [
+    ...snapshot.httpRoutes.map((r) => reconcileHTTPRoute(snapshot, index, r)),
+    ...snapshot.grpcRoutes.map((r) => reconcileGRPCRoute(snapshot, index, r)),
+    ...snapshot.tlsRoutes.map((r) => reconcileL4Route(snapshot, index, r)),
+    ...snapshot.tcpRoutes.map((r) => reconcileL4Route(snapshot, index, r)),
+    ...snapshot.udpRoutes.map((r) => reconcileL4Route(snapshot, index, r))
+  ]
+  const attached = new Map<string, number>()
+  for (const r of routes) for (const id of r.attachedListeners) attached.set(id, (attached.get(id) ?? 0) + 1)
+  for (const g of gateways) {
+    statuses.set(objectKey("Gateway", g.namespace, g.name), () => gatewayStatus(g, attached))
+    for (const ls of g.listenerSets) {
+      statuses.set(objectKey("ListenerSet", ls.object.metadata.namespace, ls.object.metadata.name), () =>
+        listenerSetStatus(ls, attached)
+      )
+    }
+  }
+  for (const ls of rejectedListenerSets) {
+    statuses.set(objectKey("ListenerSet", ls.object.metadata.namespace, ls.object.metadata.name), () =>
+      listenerSetStatus(ls, attached)
+    )
+  }
+  for (const r of routes) {
+    if (r.parents.length === 0) continue
+    statuses.set(objectKey(r.kind, r.namespace, r.name), (previous) => routeStatus(r, controllerName, previous))
+  }
+  for (const p of reconcileBackendTLSPolicies(snapshot, routes, controllerName)) {
+    statuses.set(objectKey("BackendTLSPolicy", p.namespace, p.name), () => p.status)
+  }
+  return { snapshot, statuses, ir: buildIR(gateways, routes) }
+}
+
+const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
+
+export const translateObjects = (objects: ReadonlyArray<unknown>, options: TranslateOptions = {}): TranslateResult => {
+  const controllerName = options.controllerName ?? DEFAULT_CONTROLLER_NAME
+  const errors: Array<TranslateError> = []
+  const ignored = new Set<string>()
+  const resources: Array<Resource> = []
+  /** The raw input of each decoded Gateway API object (the last one wins), to print back. */
+  const raws = new Map<string, Record<string, unknown>>()
+  objects.forEach((raw, index) => {
+    const outcome: DecodeOutcome = decodeResource(raw)
+    switch (outcome._tag) {
+      case "Ignored":
+        ignored.add(`${outcome.apiVersion}/${outcome.kind}`)
+        break
+      case "Invalid":
+        for (const issue of outcome.issues) {
+          errors.push({
+            index,
+            kind: outcome.kind,
+            ...(outcome.namespace === undefined ? {} : { namespace: outcome.namespace }),
+            ...(outcome.name === undefined ? {} : { name: outcome.name }),
+            path: issue.path,
+            message: issue.message
+          })
+        }
+        break
+      case "Decoded": {
+        const r = outcome.resource
+        resources.push(r)
+        if (isGatewayApiKind(r.kind) && isRecord(raw)) raws.set(objectKey(r.kind, r.metadata.namespace, r.metadata.name), raw)
+      }
+    }
+  })
+  const { statuses, ir } = reconcile(makeSnapshot(resources), controllerName)
+  const out: Array<KubeObject> = []
+  for (const [k, raw] of raws) {
+    const compute = statuses.get(k)
+    const metadata = isRecord(raw.metadata) ? raw.metadata : {}
+    const printed = { ...raw, metadata: { ...metadata, name: String(metadata.name ?? "") } } as KubeObject
+    out.push(compute === undefined ? printed : { ...printed, status: compute(raw.status) })
+  }
+  out.sort((a, b) => {
+    const ka = KIND_ORDER.indexOf(a.kind)
+    const kb = KIND_ORDER.indexOf(b.kind)
+    if (ka !== kb) return ka - kb
+    const na = `${a.metadata.namespace ?? ""}/${a.metadata.name}`
+    const nb = `${b.metadata.namespace ?? ""}/${b.metadata.name}`
+    return na < nb ? -1 : na > nb ? 1 : 0
+  })
+  return { objects: out, errors, ignored: [...ignored].sort(), ir }
+}

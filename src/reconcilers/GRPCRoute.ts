@@ -1,0 +1,179 @@
+/**
+ * GRPCRoute reconciler: like HTTPRoute, with gRPC service/method matches
+ * (expressed as :path matches) and gRPC precedence. Pure.
+ */
+import type { GRPCRoute } from "../api/gatewayapi/GRPCRoute.ts"
+import type { HttpRouteIR, RouteMatchIR } from "../ir/Xds.ts"
+import { type Condition, ConditionType, makeCondition, Reason } from "../status/Conditions.ts"
+import { buildDestination, type RefFailure } from "./Destinations.ts"
+import { hostKey } from "./Hostnames.ts"
+import { type FilterInput, headerMutation, translateFilters } from "./HTTPFilters.ts"
+import { re2Error } from "./Regex.ts"
+import { acceptedCondition, type ParentIndex, resolveParents } from "./RouteParents.ts"
+import { ageRank, type HttpEntry, type RankKey, type RouteResult, resolvedRefsCondition } from "./RouteResult.ts"
+import { namespaceOf, type ResourceSnapshot } from "./Snapshot.ts"
+
+type Rule = NonNullable<GRPCRoute["spec"]["rules"]>[number]
+type Match = NonNullable<Rule["matches"]>[number]
+
+const escapeRe2 = (s: string): string => s.replace(/[\\.+*?()|[\]{}^$]/g, "\\$&")
+
+/** A gRPC method match as an HTTP/2 :path match, with its rank. */
+export const grpcMatch = (m: Match): { match: RouteMatchIR; rank: RankKey; error?: string } => {
+  const method = m.method
+  const type = method?.type ?? "Exact"
+  const svc = method?.service
+  const meth = method?.method
+  let path: RouteMatchIR["path"]
+  let error: string | undefined
+  if (type === "Exact") {
+    if (svc !== undefined && meth !== undefined) path = { type: "Exact", value: `/${svc}/${meth}` }
+    else if (svc !== undefined) path = { type: "PathPrefix", value: `/${svc}/` }
+    else if (meth !== undefined) path = { type: "RegularExpression", value: `/[^/]+/${escapeRe2(meth)}` }
+    else path = { type: "PathPrefix", value: "/" }
+  } else {
+    for (const [what, re] of [
+      ["service", svc],
+      ["method", meth]
+    ] as const) {
+      if (re !== undefined && error === undefined) {
+        const e = re2Error(re)
+        if (e !== undefined) error = `${what} regular expression ${JSON.stringify(re)} is invalid: ${e}`
+      }
+    }
+    path = { type: "RegularExpression", value: `/${svc ?? "[^/]+"}/${meth ?? "[^/]+"}` }
+  }
+  const headers = (m.headers ?? []).map((h) => ({ name: h.name, type: h.type ?? "Exact", value: h.value }))
+  for (const h of headers) {
+    if (h.type === "RegularExpression" && error === undefined) {
+      const e = re2Error(h.value)
+      if (e !== undefined) error = `regular expression ${JSON.stringify(h.value)} for header ${h.name} is invalid: ${e}`
+    }
+  }
+  const match: RouteMatchIR = {
+    path,
+    ...(headers.length === 0 ? {} : { headers }),
+    grpc: { type, ...(svc === undefined ? {} : { service: svc }), ...(meth === undefined ? {} : { method: meth }) }
+  }
+  return {
+    match,
+    rank: [-(svc?.length ?? 0), -(meth?.length ?? 0), -headers.length],
+    ...(error === undefined ? {} : { error })
+  }
+}
+
+export const reconcileGRPCRoute = (snapshot: ResourceSnapshot, index: ParentIndex, gr: GRPCRoute): RouteResult => {
+  const namespace = namespaceOf(gr)
+  const name = gr.metadata.name
+  const gen = gr.metadata.generation
+  const kind = "GRPCRoute"
+  const route = { kind, namespace, name }
+  const parents = resolveParents(snapshot, index, { kind, namespace, name, hostnames: gr.spec.hostnames ?? [] }, gr.spec.parentRefs ?? [])
+  const refFailures: Array<RefFailure> = []
+  const dropped: Array<string> = []
+  const rules: Array<{
+    i: number
+    ruleName?: string
+    matches: ReadonlyArray<{ match: RouteMatchIR; rank: RankKey }>
+    body: Omit<HttpRouteIR, "name" | "source" | "match">
+  }> = []
+  const specRules = gr.spec.rules ?? [{}]
+  specRules.forEach((rule: Rule, i) => {
+    const ms = (rule.matches === undefined || rule.matches.length === 0 ? [{}] : rule.matches).map((m: Match) => grpcMatch(m))
+    const bad = ms.find((m) => m.error !== undefined)
+    if (bad?.error !== undefined) {
+      dropped.push(`rule ${i}: ${bad.error}`)
+      return
+    }
+    const filters = translateFilters(snapshot, route, i, (rule.filters ?? []) as ReadonlyArray<FilterInput>)
+    refFailures.push(...filters.refFailures)
+    const common = {
+      ...(filters.requestHeaders === undefined ? {} : { requestHeaders: filters.requestHeaders }),
+      ...(filters.responseHeaders === undefined ? {} : { responseHeaders: filters.responseHeaders }),
+      ...(filters.mirrors === undefined ? {} : { mirrors: filters.mirrors }),
+      ...(filters.extensionRefs === undefined ? {} : { extensionRefs: filters.extensionRefs })
+    }
+    let body: Omit<HttpRouteIR, "name" | "source" | "match">
+    const backendRefs = rule.backendRefs ?? []
+    if (filters.unsupported !== undefined) {
+      refFailures.push(filters.unsupported)
+      body = { ...common, directResponse: { status: 500 } }
+    } else if (backendRefs.length === 0) {
+      body = { ...common, directResponse: { status: 500 } }
+    } else {
+      const { destination, failures } = buildDestination(
+        snapshot,
+        route,
+        `grpcroute/${namespace}/${name}/rule/${i}`,
+        backendRefs,
+        "GRPC",
+        (b) => {
+          const per = (backendRefs[b]?.filters ?? []) as ReadonlyArray<FilterInput>
+          const requestHeaders = headerMutation(per.find((f) => f.type === "RequestHeaderModifier")?.requestHeaderModifier)
+          const responseHeaders = headerMutation(
+            per.find((f) => f.type === "ResponseHeaderModifier")?.responseHeaderModifier
+          )
+          return {
+            ...(requestHeaders === undefined ? {} : { requestHeaders }),
+            ...(responseHeaders === undefined ? {} : { responseHeaders })
+          }
+        }
+      )
+      refFailures.push(...failures)
+      body = { ...common, destination }
+    }
+    rules.push({ i, ...(rule.name === undefined ? {} : { ruleName: rule.name }), matches: ms, body })
+  })
+  const ruleFailure =
+    rules.length === 0 && dropped.length > 0
+      ? { reason: Reason.UnsupportedValue, message: `no valid rule: ${dropped.join("; ")}` }
+      : undefined
+  const age = ageRank(gr.metadata.creationTimestamp, namespace, name)
+  const http: Array<HttpEntry> = []
+  const seen = new Set<string>()
+  const attached = new Set<string>()
+  const statuses = parents.map((p) => {
+    const conditions: Array<Condition> = [acceptedCondition(p, gen, ruleFailure), resolvedRefsCondition(refFailures, gen)]
+    if (p.failure === undefined && ruleFailure === undefined && dropped.length > 0) {
+      conditions.push(
+        makeCondition(ConditionType.PartiallyInvalid, "True", "UnsupportedValue", `Dropped Rule(s): ${dropped.join("; ")}`, gen)
+      )
+    }
+    if (p.failure === undefined && ruleFailure === undefined) {
+      for (const a of p.attachments) {
+        attached.add(a.listener.id)
+        if (!a.listener.programmed) continue
+        for (const host of a.hostnames) {
+          for (const r of rules) {
+            r.matches.forEach((m, j) => {
+              const routeName = `grpcroute/${namespace}/${name}/rule/${r.i}/match/${j}/${hostKey(host)}`
+              const k = `${a.listener.id}|${routeName}`
+              if (seen.has(k)) return
+              seen.add(k)
+              http.push({
+                listenerId: a.listener.id,
+                hostname: host,
+                rank: [...m.rank, ...age, r.i, j],
+                route: {
+                  name: routeName,
+                  source: {
+                    kind,
+                    namespace,
+                    name,
+                    rule: r.i,
+                    match: j,
+                    ...(r.ruleName === undefined ? {} : { ruleName: r.ruleName })
+                  },
+                  match: m.match,
+                  ...r.body
+                }
+              })
+            })
+          }
+        }
+      }
+    }
+    return { parentRef: p.parentRef, conditions }
+  })
+  return { kind, namespace, name, parents: statuses, attachedListeners: [...attached], http, l4: [] }
+}
