@@ -165,7 +165,7 @@ const invalid = (object: JsonObject, kind: string, issues: ReadonlyArray<DecodeI
  * and a namespaced object without a namespace is in "default". Copies only what changes.
  */
 const prepare = (raw: JsonObject, namespaced: boolean): JsonObject => {
-  const object = withoutNulls(raw) as JsonObject
+  const object = objectWithoutNulls(raw)
   const metadata = object.metadata
   if (!namespaced || !isObject(metadata)) return object
   const namespace = metadata.namespace
@@ -173,33 +173,36 @@ const prepare = (raw: JsonObject, namespaced: boolean): JsonObject => {
   return { ...object, metadata: { ...metadata, namespace: "default" } }
 }
 
-const withoutNulls = (value: unknown): unknown => {
-  if (Array.isArray(value)) {
-    let copy: Array<unknown> | undefined
-    for (let i = 0; i < value.length; i++) {
-      const item: unknown = value[i]
-      const cleaned = withoutNulls(item)
-      if (cleaned !== item) {
-        copy ??= value.slice()
-        copy[i] = cleaned
-      }
+const withoutNulls = (value: unknown): unknown =>
+  Array.isArray(value) ? arrayWithoutNulls(value) : isObject(value) ? objectWithoutNulls(value) : value
+
+const arrayWithoutNulls = (value: ReadonlyArray<unknown>): ReadonlyArray<unknown> => {
+  let copy: Array<unknown> | undefined
+  for (let i = 0; i < value.length; i++) {
+    const item = value[i]
+    const cleaned = withoutNulls(item)
+    if (cleaned !== item) {
+      copy ??= value.slice()
+      copy[i] = cleaned
     }
-    return copy ?? value
   }
-  if (!isObject(value)) return value
-  let copy: Record<string, unknown> | undefined
+  return copy ?? value
+}
+
+const objectWithoutNulls = (value: JsonObject): JsonObject => {
+  let entries: Array<readonly [string, unknown]> | undefined
   const keys = Object.keys(value)
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i]!
     const item = value[key]
     const cleaned = item === null ? null : withoutNulls(item)
-    if (copy === undefined && (item === null || cleaned !== item)) {
-      copy = {}
-      for (let j = 0; j < i; j++) copy[keys[j]!] = value[keys[j]!]
+    if (entries === undefined) {
+      if (item !== null && cleaned === item) continue
+      entries = keys.slice(0, i).map((earlier) => [earlier, value[earlier]] as const)
     }
-    if (copy !== undefined && cleaned !== null) copy[key] = cleaned
+    if (cleaned !== null) entries.push([key, cleaned])
   }
-  return copy ?? value
+  return entries === undefined ? value : Object.fromEntries(entries)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -213,49 +216,53 @@ const issuesOf = (issue: SchemaIssue.Issue): ReadonlyArray<DecodeIssue> => {
 }
 
 const collect = (issue: SchemaIssue.Issue, path: ReadonlyArray<PropertyKey>, out: Array<DecodeIssue>): void => {
+  const report = (message: string) => {
+    out.push({ path: showPath(path), message })
+  }
   switch (issue._tag) {
     case "Pointer":
-      return collect(issue.issue, [...path, ...issue.path], out)
+      collect(issue.issue, [...path, ...issue.path], out)
+      break
     case "Composite":
       for (const inner of issue.issues) collect(inner, path, out)
-      return
+      break
     case "Encoding":
-      return collect(issue.issue, path, out)
+      collect(issue.issue, path, out)
+      break
     case "Filter":
+      // A filter that returned a message or a nested issue is rendered by the inner issue.
       if (issue.issue._tag === "InvalidValue" && typeof issue.issue.annotations?.message !== "string") {
-        out.push({ path: showPath(path), message: filterMessage(issue) })
-        return
+        report(filterMessage(issue))
+      } else {
+        collect(issue.issue, path, out)
       }
-      return collect(issue.issue, path, out)
+      break
     case "AnyOf": {
       const [only, ...rest] = issue.issues
-      if (only !== undefined && rest.length === 0) return collect(only, path, out)
-      out.push({ path: showPath(path), message: `expected ${showAst(issue.ast)}, got ${showInput(issue.input)}` })
-      return
+      if (only !== undefined && rest.length === 0) collect(only, path, out)
+      else report(`expected ${showAst(issue.ast)}, got ${showInput(issue.input)}`)
+      break
     }
     case "MissingKey":
-      out.push({ path: showPath(path), message: "missing required field" })
-      return
+      report("missing required field")
+      break
     case "InvalidType":
-      out.push({ path: showPath(path), message: `expected ${showAst(issue.ast)}, got ${showInput(issue.input)}` })
-      return
+      report(`expected ${showAst(issue.ast)}, got ${showInput(issue.input)}`)
+      break
     case "InvalidValue": {
       const message = issue.annotations?.message
-      out.push({
-        path: showPath(path),
-        message: typeof message === "string" ? message : `invalid value ${showInput(issue.input)}`
-      })
-      return
+      report(typeof message === "string" ? message : `invalid value ${showInput(issue.input)}`)
+      break
     }
     case "OneOf":
-      out.push({ path: showPath(path), message: `expected exactly one alternative to match ${showInput(issue.input)}` })
-      return
+      report(`expected exactly one alternative to match ${showInput(issue.input)}`)
+      break
     case "UnexpectedKey":
-      out.push({ path: showPath(path), message: "unexpected field" })
-      return
+      report("unexpected field")
+      break
     case "Forbidden":
-      out.push({ path: showPath(path), message: "forbidden" })
-      return
+      report("forbidden")
+      break
   }
 }
 
@@ -284,7 +291,8 @@ const showSize = (input: unknown): string => {
 const showInput = (input: unknown): string => {
   if (input === undefined) return "nothing"
   if (input === null) return "null"
-  if (typeof input === "string") return input.length <= 64 ? JSON.stringify(input) : `a string of ${input.length} characters`
+  if (typeof input === "string")
+    return input.length <= 64 ? JSON.stringify(input) : `a string of ${input.length} characters`
   if (Array.isArray(input)) return `an array of ${input.length} ${input.length === 1 ? "item" : "items"}`
   if (typeof input === "object") return "an object"
   return String(input)

@@ -8,8 +8,8 @@ import {
   commonRouteSpecFields,
   Duration,
   HeaderValue,
-  HTTPHeaderName,
   Hostname,
+  HTTPHeaderName,
   IntAtLeast,
   IntBetween,
   maxItems,
@@ -47,7 +47,17 @@ export const HTTPQueryParamMatch = Schema.Struct({
 })
 export type HTTPQueryParamMatch = typeof HTTPQueryParamMatch.Type
 
-export const HTTPMethod = Schema.Literals(["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"])
+export const HTTPMethod = Schema.Literals([
+  "GET",
+  "HEAD",
+  "POST",
+  "PUT",
+  "DELETE",
+  "CONNECT",
+  "OPTIONS",
+  "TRACE",
+  "PATCH"
+])
 export type HTTPMethod = typeof HTTPMethod.Type
 
 const defaultPathMatch = { type: "PathPrefix", value: "/" } as const

@@ -42,7 +42,12 @@ const sniHostnames = Schema.makeFilter<{
   return hostnames.flatMap((hostname, i) =>
     isIP(hostname) === 0
       ? []
-      : [{ path: ["spec", "hostnames", i], issue: `expected a hostname, not an IP address, got ${JSON.stringify(hostname)}` }]
+      : [
+          {
+            path: ["spec", "hostnames", i],
+            issue: `expected a hostname, not an IP address, got ${JSON.stringify(hostname)}`
+          }
+        ]
   )
 })
 
