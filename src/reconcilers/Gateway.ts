@@ -159,12 +159,18 @@ const reconcileGateway = (
       listeners: ls.spec.listeners
     }))
   ]
-  const listeners = validateListenerGroups(snapshot, { namespace, name }, groups)
+  const frontend = gw.spec.tls?.frontend
+  const listeners = validateListenerGroups(
+    snapshot,
+    { namespace, name, ...(frontend === undefined ? {} : { frontend }) },
+    groups
+  )
   const own = listeners.filter((l) => l.parent.kind === "Gateway")
   const listenerSets = allowedSets.map((ls) => listenerSetContext(ls, key(namespace, name), listeners))
 
   const conditions: Array<Condition> = []
   const addresses: Array<{ type: string; value: string }> = []
+  let unusableReason: string | undefined
   let acceptedFailure: { reason: string; message: string } | undefined
   if (!classes.accepted.has(gw.spec.gatewayClassName)) {
     acceptedFailure = { reason: Reason.Invalid, message: `GatewayClass ${gw.spec.gatewayClassName} is not accepted` }
@@ -185,7 +191,10 @@ const reconcileGateway = (
       }
     } else if (acceptedFailure === undefined && type === "IPAddress" && a.value !== undefined && isIP(a.value) === 0) {
       acceptedFailure = { reason: Reason.UnsupportedAddress, message: `address ${a.value} is not a valid IP address` }
-    } else if (a.value !== undefined && a.value !== "") addresses.push({ type, value: a.value })
+    } else if (a.value !== undefined && a.value !== "") {
+      addresses.push({ type, value: a.value })
+      if (type === "IPAddress" && unusableReason === undefined) unusableReason = unusableAddress(a.value)
+    }
   }
   const invalid = own.filter((l) => !l.accepted)
   if (acceptedFailure === undefined && own.length > 0 && invalid.length === own.length) {
@@ -210,9 +219,24 @@ const reconcileGateway = (
           )
         : makeCondition(ConditionType.Accepted, "True", Reason.Accepted, "Gateway is accepted", gen)
     )
-    conditions.push(makeCondition(ConditionType.Programmed, "True", Reason.Programmed, "Gateway is programmed", gen))
+    conditions.push(
+      unusableReason === undefined
+        ? makeCondition(ConditionType.Programmed, "True", Reason.Programmed, "Gateway is programmed", gen)
+        : makeCondition(ConditionType.Programmed, "False", Reason.AddressNotUsable, unusableReason, gen)
+    )
   }
   conditions.push(backendTlsCondition(snapshot, gw))
+  if (frontendModes(gw).includes("AllowInsecureFallback")) {
+    conditions.push(
+      makeCondition(
+        "InsecureFrontendValidationMode",
+        "True",
+        "ConfigurationChanged",
+        "client certificate validation allows connections without a valid certificate (AllowInsecureFallback)",
+        gen
+      )
+    )
+  }
   return {
     gateway: {
       gateway: gw,
@@ -230,6 +254,27 @@ const reconcileGateway = (
   }
 }
 
+const frontendModes = (gw: Gateway): ReadonlyArray<string> => {
+  const f = gw.spec.tls?.frontend
+  if (f === undefined) return []
+  return [f.default.validation?.mode, ...(f.perPort ?? []).map((p) => p.tls.validation?.mode)].filter(
+    (m): m is NonNullable<typeof m> => m !== undefined
+  )
+}
+
+/**
+ * Why a static IP address can never be assigned to a Gateway (unspecified,
+ * multicast or broadcast), if it cannot.
+ */
+export const unusableAddress = (ip: string): string | undefined => {
+  if (ip === "0.0.0.0" || ip === "::") return `address ${ip} is the unspecified address and cannot be assigned`
+  if (ip === "255.255.255.255") return `address ${ip} is the broadcast address and cannot be assigned`
+  const first = Number(ip.split(".")[0])
+  if (isIP(ip) === 4 && first >= 224 && first <= 239) return `address ${ip} is a multicast address and cannot be assigned`
+  if (isIP(ip) === 6 && ip.toLowerCase().startsWith("ff")) return `address ${ip} is a multicast address and cannot be assigned`
+  return undefined
+}
+
 const listenerSetContext = (
   ls: ListenerSet,
   gatewayKey: string,
@@ -239,9 +284,10 @@ const listenerSetContext = (
     (l) => l.parent.kind === "ListenerSet" && l.parent.namespace === namespaceOf(ls) && l.parent.name === ls.metadata.name
   )
   const gen = ls.metadata.generation
-  const valid = mine.filter((l) => l.accepted)
+  // A ListenerSet needs at least one listener that is accepted and has every reference resolved.
+  const valid = mine.filter((l) => l.accepted && l.programmed)
   const accepted = valid.length > 0
-  const invalidNames = mine.filter((l) => !l.accepted).map((l) => l.name)
+  const invalidNames = mine.filter((l) => !(l.accepted && l.programmed)).map((l) => l.name)
   return {
     object: ls,
     gatewayKey,

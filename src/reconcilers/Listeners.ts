@@ -2,9 +2,9 @@
  * Listener validation shared by Gateways and ListenerSets: protocol, route
  * kinds, TLS certificate references, and conflicts between listeners. Pure.
  */
-import type { Listener } from "../api/gatewayapi/Gateway.ts"
+import type { FrontendTLSConfig, Listener } from "../api/gatewayapi/Gateway.ts"
 import { type Condition, ConditionType, makeCondition, Reason } from "../status/Conditions.ts"
-import { type TlsCertificate, validateTlsSecret } from "./Certificates.ts"
+import { type TlsCertificate, validateCaConfigMap, validateCaSecret, validateTlsSecret } from "./Certificates.ts"
 import type { LabelSelector } from "./LabelSelector.ts"
 import { isReferenceAllowed, normalizeGroup } from "./ReferenceGrants.ts"
 import { key, type ResourceSnapshot } from "./Snapshot.ts"
@@ -40,6 +40,8 @@ export interface ListenerContext {
   readonly hostname: string | undefined
   readonly tlsMode: "Terminate" | "Passthrough" | undefined
   readonly certificates: ReadonlyArray<TlsCertificate>
+  /** Client certificate validation (spec.tls.frontend) for this listener's port, when it terminates TLS. */
+  readonly clientValidation?: ClientValidation
   readonly supportedKinds: ReadonlyArray<RouteGroupKind>
   readonly allowedNamespaces: { readonly from: string; readonly selector?: LabelSelector }
   /** Accepted=True: a supported, non-conflicted listener. */
@@ -48,6 +50,12 @@ export interface ListenerContext {
   readonly programmed: boolean
   /** Conditions, attachedRoutes aside (it depends on routes). */
   readonly conditions: ReadonlyArray<Condition>
+}
+
+export interface ClientValidation {
+  /** `kind/namespace/name` of each CA bundle. */
+  readonly caCertificateRefs: ReadonlyArray<string>
+  readonly mode: "AllowValidOnly" | "AllowInsecureFallback"
 }
 
 const SUPPORTED_PROTOCOLS = new Set(["HTTP", "HTTPS", "TLS", "TCP", "UDP"])
@@ -77,6 +85,7 @@ interface Draft {
   readonly refsFailure?: { readonly reason: string; readonly message: string }
   readonly supportedKinds: ReadonlyArray<RouteGroupKind>
   readonly certificates: ReadonlyArray<TlsCertificate>
+  readonly clientValidation?: ClientValidation
   readonly tlsMode: "Terminate" | "Passthrough" | undefined
   readonly hostname: string | undefined
 }
@@ -155,7 +164,66 @@ const validateCertificates = (
   return { certificates }
 }
 
-const draftListener = (snapshot: ResourceSnapshot, parent: ListenerParent, l: Listener): Draft => {
+/** The frontend validation that applies to a port: its perPort entry, else the default. */
+const validationFor = (frontend: FrontendTLSConfig | undefined, port: number) => {
+  if (frontend === undefined) return undefined
+  const perPort = frontend.perPort?.find((p) => p.port === port)
+  return perPort !== undefined ? perPort.tls.validation : frontend.default.validation
+}
+
+const validateClientCas = (
+  snapshot: ResourceSnapshot,
+  gateway: { readonly namespace: string },
+  validation: NonNullable<ReturnType<typeof validationFor>>
+): { readonly validation: ClientValidation } | { readonly failure: { reason: string; message: string } } => {
+  const refs: Array<string> = []
+  for (const ref of validation.caCertificateRefs) {
+    const group = normalizeGroup(ref.group)
+    const ns = ref.namespace ?? gateway.namespace
+    if (group !== "" || (ref.kind !== "ConfigMap" && ref.kind !== "Secret")) {
+      return {
+        failure: {
+          reason: Reason.InvalidCACertificateKind,
+          message: `caCertificateRef ${group === "" ? "" : `${group}/`}${ref.kind} ${ns}/${ref.name} is not supported; use a ConfigMap or Secret`
+        }
+      }
+    }
+    if (
+      !isReferenceAllowed(
+        snapshot,
+        { group: GATEWAY_GROUP, kind: "Gateway", namespace: gateway.namespace },
+        { group: "", kind: ref.kind, namespace: ns, name: ref.name }
+      )
+    ) {
+      return {
+        failure: {
+          reason: Reason.RefNotPermitted,
+          message: `caCertificateRef to ${ref.kind} ${ns}/${ref.name} is not permitted by any ReferenceGrant in namespace ${ns}`
+        }
+      }
+    }
+    const checked =
+      ref.kind === "ConfigMap"
+        ? (() => {
+            const cm = snapshot.configMaps.get(key(ns, ref.name))
+            return cm === undefined ? { ok: false as const, message: `ConfigMap ${ns}/${ref.name} does not exist` } : validateCaConfigMap(cm)
+          })()
+        : (() => {
+            const secret = snapshot.secrets.get(key(ns, ref.name))
+            return secret === undefined ? { ok: false as const, message: `Secret ${ns}/${ref.name} does not exist` } : validateCaSecret(secret)
+          })()
+    if (!checked.ok) return { failure: { reason: Reason.InvalidCACertificateRef, message: checked.message } }
+    refs.push(`${ref.kind}/${ns}/${ref.name}`)
+  }
+  return { validation: { caCertificateRefs: refs, mode: validation.mode ?? "AllowValidOnly" } }
+}
+
+const draftListener = (
+  snapshot: ResourceSnapshot,
+  parent: ListenerParent,
+  l: Listener,
+  gateway: { readonly namespace: string; readonly frontend?: FrontendTLSConfig }
+): Draft => {
   const protocolSupported = SUPPORTED_PROTOCOLS.has(l.protocol)
   const terminatesTls = l.protocol === "HTTPS" || (l.protocol === "TLS" && (l.tls?.mode ?? "Terminate") === "Terminate")
   const tlsMode: "Terminate" | "Passthrough" | undefined =
@@ -184,10 +252,21 @@ const draftListener = (snapshot: ResourceSnapshot, parent: ListenerParent, l: Li
       message: `route kinds ${invalid.join(", ")} are not supported on a ${l.protocol} listener`
     }
   }
+  let clientValidation: ClientValidation | undefined
   if (protocolSupported && terminatesTls && l.tls !== undefined) {
     const certs = validateCertificates(snapshot, parent, l)
     certificates = certs.certificates
     if (certs.failure !== undefined && refsFailure === undefined) refsFailure = certs.failure
+    const validation = validationFor(gateway.frontend, l.port)
+    if (validation !== undefined) {
+      const cas = validateClientCas(snapshot, gateway, validation)
+      if ("failure" in cas) {
+        if (refsFailure === undefined) refsFailure = cas.failure
+        if (acceptedFailure === undefined) {
+          acceptedFailure = { reason: Reason.NoValidCACertificate, message: cas.failure.message }
+        }
+      } else clientValidation = cas.validation
+    }
   }
   return {
     listener: l,
@@ -195,6 +274,7 @@ const draftListener = (snapshot: ResourceSnapshot, parent: ListenerParent, l: Li
     protocolSupported,
     supportedKinds: protocolSupported ? kinds : [],
     certificates,
+    ...(clientValidation === undefined ? {} : { clientValidation }),
     tlsMode,
     hostname,
     ...(acceptedFailure === undefined ? {} : { acceptedFailure }),
@@ -237,14 +317,15 @@ const describe = (d: Draft): string =>
  */
 export const validateListenerGroups = (
   snapshot: ResourceSnapshot,
-  gateway: { readonly namespace: string; readonly name: string },
+  gateway: { readonly namespace: string; readonly name: string; readonly frontend?: FrontendTLSConfig },
   groups: ReadonlyArray<{ readonly parent: ListenerParent; readonly listeners: ReadonlyArray<Listener> }>
 ): ReadonlyArray<ListenerContext> => {
   const accepted: Array<Draft> = []
   const out: Array<ListenerContext> = []
   for (const group of groups) {
-    const drafts = group.listeners.map((l) => draftListener(snapshot, group.parent, l))
+    const drafts = group.listeners.map((l) => draftListener(snapshot, group.parent, l, gateway))
     const conflicts = new Map<Draft, { reason: string; message: string }>()
+    // First against the accepted listeners of earlier (higher-precedence) parents ...
     for (const d of drafts) {
       if (!d.protocolSupported) continue
       for (const prior of accepted) {
@@ -254,9 +335,13 @@ export const validateListenerGroups = (
           break
         }
       }
-      if (conflicts.has(d)) continue
+    }
+    // ... then, among the rest, every indistinct pair within this parent (no winner).
+    const conflictsWithEarlier = new Set(conflicts.keys())
+    for (const d of drafts) {
+      if (!d.protocolSupported || conflicts.has(d)) continue
       for (const other of drafts) {
-        if (other === d || !other.protocolSupported) continue
+        if (other === d || !other.protocolSupported || conflictsWithEarlier.has(other)) continue
         const reason = conflictBetween(d, other)
         if (reason !== undefined) {
           conflicts.set(d, { reason, message: `${describe(d)} conflicts with ${describe(other)}` })
@@ -318,6 +403,7 @@ const finalize = (
     hostname: d.hostname,
     tlsMode: d.tlsMode,
     certificates: d.certificates,
+    ...(d.clientValidation === undefined ? {} : { clientValidation: d.clientValidation }),
     supportedKinds: d.supportedKinds,
     allowedNamespaces: {
       from: ns?.from ?? "Same",

@@ -10,49 +10,14 @@ import { isIP } from "node:net"
 import type * as X509 from "@peculiar/x509"
 import type { JsonObject } from "./manifests.ts"
 
-/**
- * @peculiar/x509 loads tsyringe, which refuses to load unless the
- * reflect-metadata polyfill is installed (it is not a dependency here). tsyringe
- * only stores and reads metadata through these functions, so a minimal
- * WeakMap-backed version is installed when none is present.
- */
-const installReflectMetadata = (): void => {
-  if ("getMetadata" in Reflect) return
-  const store = new WeakMap<object, Map<unknown, Map<unknown, unknown>>>()
-  const own = (target: object, property: unknown): Map<unknown, unknown> | undefined => store.get(target)?.get(property)
-  const defineMetadata = (key: unknown, value: unknown, target: object, property?: unknown): void => {
-    const byProperty = store.get(target) ?? new Map<unknown, Map<unknown, unknown>>()
-    store.set(target, byProperty)
-    const entries = byProperty.get(property) ?? new Map<unknown, unknown>()
-    byProperty.set(property, entries)
-    entries.set(key, value)
-  }
-  const getMetadata = (key: unknown, target: object, property?: unknown): unknown => {
-    for (let t: object | null = target; t !== null; t = Object.getPrototypeOf(t)) {
-      const entries = own(t, property)
-      if (entries?.has(key) === true) return entries.get(key)
-    }
-    return undefined
-  }
-  Object.assign(Reflect, {
-    defineMetadata,
-    getMetadata,
-    getOwnMetadata: (key: unknown, target: object, property?: unknown): unknown => own(target, property)?.get(key),
-    hasMetadata: (key: unknown, target: object, property?: unknown): boolean =>
-      getMetadata(key, target, property) !== undefined,
-    metadata:
-      (key: unknown, value: unknown) =>
-      (target: object, property?: unknown): void =>
-        defineMetadata(key, value, target, property)
-  })
-}
+// @peculiar/x509 loads tsyringe, which needs the reflect-metadata polyfill first.
+import "reflect-metadata"
 
 let library: Promise<typeof X509> | undefined
 
 /** @peculiar/x509, loaded once, using node's webcrypto. */
 const x509Library = (): Promise<typeof X509> => {
   if (library === undefined) {
-    installReflectMetadata()
     library = import("@peculiar/x509").then((x509) => {
       x509.cryptoProvider.set(webcrypto)
       return x509
