@@ -44,11 +44,16 @@ const routeObject = (snapshot: ResourceSnapshot, r: RouteResult): RefsWithBacken
 }
 
 /** Gateways (namespace/name) whose accepted routes send traffic to each Service (namespace/name). */
-const gatewaysByService = (snapshot: ResourceSnapshot, routes: ReadonlyArray<RouteResult>): Map<string, Set<string>> => {
+const gatewaysByService = (
+  snapshot: ResourceSnapshot,
+  routes: ReadonlyArray<RouteResult>
+): Map<string, Set<string>> => {
   const out = new Map<string, Set<string>>()
   for (const r of routes) {
     const gws = r.parents
-      .filter((p) => p.parentRef.kind === "Gateway" && p.conditions.some((c) => c.type === "Accepted" && c.status === "True"))
+      .filter(
+        (p) => p.parentRef.kind === "Gateway" && p.conditions.some((c) => c.type === "Accepted" && c.status === "True")
+      )
       .map((p) => key(p.parentRef.namespace ?? r.namespace, p.parentRef.name))
     if (gws.length === 0) continue
     const obj = routeObject(snapshot, r)

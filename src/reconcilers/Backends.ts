@@ -22,14 +22,24 @@ export type Transport = "HTTP" | "GRPC" | "TCP" | "UDP"
 export type ResolvedBackend =
   | {
       readonly ok: true
-      readonly backend: { readonly kind: string; readonly namespace: string; readonly name: string; readonly port: number }
+      readonly backend: {
+        readonly kind: string
+        readonly namespace: string
+        readonly name: string
+        readonly port: number
+      }
       readonly endpoints: ReadonlyArray<EndpointIR>
       readonly protocol: "HTTP" | "HTTP2" | "TCP" | "UDP"
       readonly appProtocol?: string
     }
   | {
       readonly ok: false
-      readonly backend: { readonly kind: string; readonly namespace: string; readonly name: string; readonly port?: number }
+      readonly backend: {
+        readonly kind: string
+        readonly namespace: string
+        readonly name: string
+        readonly port?: number
+      }
       readonly reason: string
       readonly message: string
     }
@@ -70,7 +80,8 @@ export const resolveBackendRef = (
   }
   const svc = snapshot.services.get(key(namespace, ref.name))
   if (svc === undefined) return fail(Reason.BackendNotFound, `Service ${namespace}/${ref.name} not found`)
-  if (ref.port === undefined) return fail(Reason.BackendNotFound, `backendRef to Service ${namespace}/${ref.name} needs a port`)
+  if (ref.port === undefined)
+    return fail(Reason.BackendNotFound, `backendRef to Service ${namespace}/${ref.name} needs a port`)
   const wantProtocol = transport === "UDP" ? "UDP" : "TCP"
   const svcPort = (svc.spec?.ports ?? []).find((p) => p.port === ref.port && (p.protocol ?? "TCP") === wantProtocol)
   if (svcPort === undefined) {
@@ -118,7 +129,9 @@ const endpointsOf = (
       return [{ address: svc.spec.externalName, port: svcPort.port, health: "Healthy" }]
     }
     const ip = svc?.spec?.clusterIP
-    return ip === undefined || ip === "" || ip === "None" ? [] : [{ address: ip, port: svcPort.port, health: "Healthy" }]
+    return ip === undefined || ip === "" || ip === "None"
+      ? []
+      : [{ address: ip, port: svcPort.port, health: "Healthy" }]
   }
   const seen = new Set<string>()
   const out: Array<EndpointIR> = []

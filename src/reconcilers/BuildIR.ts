@@ -51,7 +51,8 @@ const routeConfig = (
 ): RouteConfigIR => {
   const byHost = new Map<string, { owner: ListenerContext; routes: Array<HttpEntry> }>()
   for (const e of entries) {
-    const owner = e.hostname === ANY_HOST ? listeners.find((l) => l.id === e.listenerId) : ownerOf(listeners, e.hostname)
+    const owner =
+      e.hostname === ANY_HOST ? listeners.find((l) => l.id === e.listenerId) : ownerOf(listeners, e.hostname)
     if (owner === undefined || owner.id !== e.listenerId) continue
     const slot = byHost.get(e.hostname)
     if (slot === undefined) byHost.set(e.hostname, { owner, routes: [e] })
@@ -89,7 +90,12 @@ const fleetListeners = (
   const out: Array<ListenerIR> = []
   for (const ls of groups.values()) {
     const first = ls[0]!
-    const base = { name: first.xdsName, address: "0.0.0.0", port: first.port, gatewayListeners: ls.map((l) => l.xdsName) }
+    const base = {
+      name: first.xdsName,
+      address: "0.0.0.0",
+      port: first.port,
+      gatewayListeners: ls.map((l) => l.xdsName)
+    }
     const ids = new Set(ls.map((l) => l.id))
     switch (first.protocol) {
       case "HTTP":
@@ -147,7 +153,12 @@ const fleetInfra = (gw: GatewayContext): FleetInfra => {
     const protocol = l.protocol === "UDP" ? ("UDP" as const) : ("TCP" as const)
     const k = `${protocol}/${l.port}`
     if (!ports.has(k)) {
-      ports.set(k, { name: `${protocol.toLowerCase()}-${l.port}`, protocol, port: l.port, containerPort: containerPortFor(l.port) })
+      ports.set(k, {
+        name: `${protocol.toLowerCase()}-${l.port}`,
+        protocol,
+        port: l.port,
+        containerPort: containerPortFor(l.port)
+      })
     }
   }
   const infra = gw.gateway.spec.infrastructure

@@ -95,7 +95,9 @@ const validate = (secret: Secret): CertificateResult => {
 }
 
 /** Validates a CA bundle held in a ConfigMap's `ca.crt`. Returns the PEM or an error message. */
-export const validateCaConfigMap = (cm: ConfigMap): { readonly ok: true; readonly pem: string } | { readonly ok: false; readonly message: string } => {
+export const validateCaConfigMap = (
+  cm: ConfigMap
+): { readonly ok: true; readonly pem: string } | { readonly ok: false; readonly message: string } => {
   const name = `${cm.metadata.namespace ?? "default"}/${cm.metadata.name}`
   const pem = cm.data?.["ca.crt"]
   if (pem === undefined || pem.trim() === "") return { ok: false, message: `ConfigMap ${name} has no ca.crt` }
@@ -105,7 +107,9 @@ export const validateCaConfigMap = (cm: ConfigMap): { readonly ok: true; readonl
 }
 
 /** Validates a CA bundle held in a Secret's `ca.crt`. */
-export const validateCaSecret = (secret: Secret): { readonly ok: true; readonly pem: string } | { readonly ok: false; readonly message: string } => {
+export const validateCaSecret = (
+  secret: Secret
+): { readonly ok: true; readonly pem: string } | { readonly ok: false; readonly message: string } => {
   const name = `${secret.metadata.namespace ?? "default"}/${secret.metadata.name}`
   const pem = secretValue(secret, "ca.crt")
   if (pem === undefined || pem.trim() === "") return { ok: false, message: `Secret ${name} has no ca.crt` }

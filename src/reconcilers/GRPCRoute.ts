@@ -68,7 +68,12 @@ export const reconcileGRPCRoute = (snapshot: ResourceSnapshot, index: ParentInde
   const gen = gr.metadata.generation
   const kind = "GRPCRoute"
   const route = { kind, namespace, name }
-  const parents = resolveParents(snapshot, index, { kind, namespace, name, hostnames: gr.spec.hostnames ?? [] }, gr.spec.parentRefs ?? [])
+  const parents = resolveParents(
+    snapshot,
+    index,
+    { kind, namespace, name, hostnames: gr.spec.hostnames ?? [] },
+    gr.spec.parentRefs ?? []
+  )
   const refFailures: Array<RefFailure> = []
   const dropped: Array<string> = []
   const rules: Array<{
@@ -79,7 +84,9 @@ export const reconcileGRPCRoute = (snapshot: ResourceSnapshot, index: ParentInde
   }> = []
   const specRules = gr.spec.rules ?? [{}]
   specRules.forEach((rule: Rule, i) => {
-    const ms = (rule.matches === undefined || rule.matches.length === 0 ? [{}] : rule.matches).map((m: Match) => grpcMatch(m))
+    const ms = (rule.matches === undefined || rule.matches.length === 0 ? [{}] : rule.matches).map((m: Match) =>
+      grpcMatch(m)
+    )
     const bad = ms.find((m) => m.error !== undefined)
     if (bad?.error !== undefined) {
       dropped.push(`rule ${i}: ${bad.error}`)
@@ -109,7 +116,9 @@ export const reconcileGRPCRoute = (snapshot: ResourceSnapshot, index: ParentInde
         "GRPC",
         (b) => {
           const per = (backendRefs[b]?.filters ?? []) as ReadonlyArray<FilterInput>
-          const requestHeaders = headerMutation(per.find((f) => f.type === "RequestHeaderModifier")?.requestHeaderModifier)
+          const requestHeaders = headerMutation(
+            per.find((f) => f.type === "RequestHeaderModifier")?.requestHeaderModifier
+          )
           const responseHeaders = headerMutation(
             per.find((f) => f.type === "ResponseHeaderModifier")?.responseHeaderModifier
           )
@@ -133,10 +142,19 @@ export const reconcileGRPCRoute = (snapshot: ResourceSnapshot, index: ParentInde
   const seen = new Set<string>()
   const attached = new Set<string>()
   const statuses = parents.map((p) => {
-    const conditions: Array<Condition> = [acceptedCondition(p, gen, ruleFailure), resolvedRefsCondition(refFailures, gen)]
+    const conditions: Array<Condition> = [
+      acceptedCondition(p, gen, ruleFailure),
+      resolvedRefsCondition(refFailures, gen)
+    ]
     if (p.failure === undefined && ruleFailure === undefined && dropped.length > 0) {
       conditions.push(
-        makeCondition(ConditionType.PartiallyInvalid, "True", "UnsupportedValue", `Dropped Rule(s): ${dropped.join("; ")}`, gen)
+        makeCondition(
+          ConditionType.PartiallyInvalid,
+          "True",
+          "UnsupportedValue",
+          `Dropped Rule(s): ${dropped.join("; ")}`,
+          gen
+        )
       )
     }
     if (p.failure === undefined && ruleFailure === undefined) {

@@ -205,7 +205,9 @@ const reconcileGateway = (
   }
   const accepted = acceptedFailure === undefined
   if (acceptedFailure !== undefined) {
-    conditions.push(makeCondition(ConditionType.Accepted, "False", acceptedFailure.reason, acceptedFailure.message, gen))
+    conditions.push(
+      makeCondition(ConditionType.Accepted, "False", acceptedFailure.reason, acceptedFailure.message, gen)
+    )
     conditions.push(makeCondition(ConditionType.Programmed, "False", Reason.Invalid, acceptedFailure.message, gen))
   } else {
     conditions.push(
@@ -270,8 +272,10 @@ export const unusableAddress = (ip: string): string | undefined => {
   if (ip === "0.0.0.0" || ip === "::") return `address ${ip} is the unspecified address and cannot be assigned`
   if (ip === "255.255.255.255") return `address ${ip} is the broadcast address and cannot be assigned`
   const first = Number(ip.split(".")[0])
-  if (isIP(ip) === 4 && first >= 224 && first <= 239) return `address ${ip} is a multicast address and cannot be assigned`
-  if (isIP(ip) === 6 && ip.toLowerCase().startsWith("ff")) return `address ${ip} is a multicast address and cannot be assigned`
+  if (isIP(ip) === 4 && first >= 224 && first <= 239)
+    return `address ${ip} is a multicast address and cannot be assigned`
+  if (isIP(ip) === 6 && ip.toLowerCase().startsWith("ff"))
+    return `address ${ip} is a multicast address and cannot be assigned`
   return undefined
 }
 
@@ -281,7 +285,8 @@ const listenerSetContext = (
   all: ReadonlyArray<ListenerContext>
 ): ListenerSetContext => {
   const mine = all.filter(
-    (l) => l.parent.kind === "ListenerSet" && l.parent.namespace === namespaceOf(ls) && l.parent.name === ls.metadata.name
+    (l) =>
+      l.parent.kind === "ListenerSet" && l.parent.namespace === namespaceOf(ls) && l.parent.name === ls.metadata.name
   )
   const gen = ls.metadata.generation
   // A ListenerSet needs at least one listener that is accepted and has every reference resolved.
@@ -329,7 +334,8 @@ const backendTlsCondition = (snapshot: ResourceSnapshot, gw: Gateway): Condition
   const ns = ref.namespace ?? namespaceOf(gw)
   const group = normalizeGroup(ref.group)
   const kind = ref.kind ?? "Secret"
-  const fail = (reason: string, message: string) => makeCondition(ConditionType.ResolvedRefs, "False", reason, message, gen)
+  const fail = (reason: string, message: string) =>
+    makeCondition(ConditionType.ResolvedRefs, "False", reason, message, gen)
   if (group !== "" || kind !== "Secret") {
     return fail("InvalidClientCertificateRef", `clientCertificateRef must name a core Secret, not ${group}/${kind}`)
   }
@@ -340,7 +346,10 @@ const backendTlsCondition = (snapshot: ResourceSnapshot, gw: Gateway): Condition
       { group: "", kind: "Secret", namespace: ns, name: ref.name }
     )
   ) {
-    return fail(Reason.RefNotPermitted, `clientCertificateRef to Secret ${ns}/${ref.name} is not permitted by any ReferenceGrant`)
+    return fail(
+      Reason.RefNotPermitted,
+      `clientCertificateRef to Secret ${ns}/${ref.name} is not permitted by any ReferenceGrant`
+    )
   }
   const secret = snapshot.secrets.get(key(ns, ref.name))
   if (secret === undefined) return fail("InvalidClientCertificateRef", `Secret ${ns}/${ref.name} does not exist`)

@@ -24,7 +24,13 @@ interface RuleOutcome {
 const matchRank = (m: RouteMatchIR): RankKey => {
   const p = m.path
   const pathClass = p === undefined ? 2 : p.type === "Exact" ? 0 : p.type === "RegularExpression" ? 1 : 2
-  return [pathClass, -(p?.value.length ?? 1), m.method === undefined ? 1 : 0, -(m.headers?.length ?? 0), -(m.queryParams?.length ?? 0)]
+  return [
+    pathClass,
+    -(p?.value.length ?? 1),
+    m.method === undefined ? 1 : 0,
+    -(m.headers?.length ?? 0),
+    -(m.queryParams?.length ?? 0)
+  ]
 }
 
 /** Validates the regular expressions of a match; returns the first error. */
@@ -65,9 +71,9 @@ const translateRule = (
   i: number,
   refFailures: Array<RefFailure>
 ): RuleOutcome | { readonly dropped: string } => {
-  const matches = (rule.matches.length === 0 ? [{ path: { type: "PathPrefix" as const, value: "/" } }] : rule.matches).map(
-    toMatch
-  )
+  const matches = (
+    rule.matches.length === 0 ? [{ path: { type: "PathPrefix" as const, value: "/" } }] : rule.matches
+  ).map(toMatch)
   for (const m of matches) {
     const e = matchError(m)
     if (e !== undefined) return { dropped: e }
@@ -153,10 +159,19 @@ export const reconcileHTTPRoute = (snapshot: ResourceSnapshot, index: ParentInde
   const seen = new Set<string>()
   const attachedListeners = new Set<string>()
   const statuses = parents.map((p) => {
-    const conditions: Array<Condition> = [acceptedCondition(p, gen, ruleFailure), resolvedRefsCondition(refFailures, gen)]
+    const conditions: Array<Condition> = [
+      acceptedCondition(p, gen, ruleFailure),
+      resolvedRefsCondition(refFailures, gen)
+    ]
     if (p.failure === undefined && ruleFailure === undefined && dropped.length > 0) {
       conditions.push(
-        makeCondition(ConditionType.PartiallyInvalid, "True", "UnsupportedValue", `Dropped Rule(s): ${dropped.join("; ")}`, gen)
+        makeCondition(
+          ConditionType.PartiallyInvalid,
+          "True",
+          "UnsupportedValue",
+          `Dropped Rule(s): ${dropped.join("; ")}`,
+          gen
+        )
       )
     }
     if (p.failure === undefined && ruleFailure === undefined) {

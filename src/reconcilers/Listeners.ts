@@ -117,7 +117,10 @@ const validateCertificates = (
   if (refs.length === 0) {
     return {
       certificates: [],
-      failure: { reason: Reason.InvalidCertificateRef, message: `listener ${l.name} terminates TLS but has no certificateRefs` }
+      failure: {
+        reason: Reason.InvalidCertificateRef,
+        message: `listener ${l.name} terminates TLS but has no certificateRefs`
+      }
     }
   }
   const certificates: Array<TlsCertificate> = []
@@ -206,11 +209,15 @@ const validateClientCas = (
       ref.kind === "ConfigMap"
         ? (() => {
             const cm = snapshot.configMaps.get(key(ns, ref.name))
-            return cm === undefined ? { ok: false as const, message: `ConfigMap ${ns}/${ref.name} does not exist` } : validateCaConfigMap(cm)
+            return cm === undefined
+              ? { ok: false as const, message: `ConfigMap ${ns}/${ref.name} does not exist` }
+              : validateCaConfigMap(cm)
           })()
         : (() => {
             const secret = snapshot.secrets.get(key(ns, ref.name))
-            return secret === undefined ? { ok: false as const, message: `Secret ${ns}/${ref.name} does not exist` } : validateCaSecret(secret)
+            return secret === undefined
+              ? { ok: false as const, message: `Secret ${ns}/${ref.name} does not exist` }
+              : validateCaSecret(secret)
           })()
     if (!checked.ok) return { failure: { reason: Reason.InvalidCACertificateRef, message: checked.message } }
     refs.push(`${ref.kind}/${ns}/${ref.name}`)

@@ -19,7 +19,8 @@ export interface ReferenceTo {
 }
 
 /** The core API group is spelled "" in Gateway API references; accept "core" too. */
-export const normalizeGroup = (group: string | undefined): string => (group === undefined || group === "core" ? "" : group)
+export const normalizeGroup = (group: string | undefined): string =>
+  group === undefined || group === "core" ? "" : group
 
 /**
  * True when the reference is within one namespace, or a ReferenceGrant in the
@@ -32,7 +33,10 @@ export const isReferenceAllowed = (snapshot: ResourceSnapshot, from: ReferenceFr
     (grant) =>
       namespaceOf(grant) === to.namespace &&
       grant.spec.from.some(
-        (f) => normalizeGroup(f.group) === normalizeGroup(from.group) && f.kind === from.kind && f.namespace === from.namespace
+        (f) =>
+          normalizeGroup(f.group) === normalizeGroup(from.group) &&
+          f.kind === from.kind &&
+          f.namespace === from.namespace
       ) &&
       grant.spec.to.some(
         (t) =>

@@ -154,7 +154,10 @@ const attach = (
     ]
       .filter((x) => x !== undefined)
       .join(" and ")
-    return fail(Reason.NoMatchingParent, `no listener of ${parentRef.kind} ${gateway.key} matches ${what || "the parentRef"}`)
+    return fail(
+      Reason.NoMatchingParent,
+      `no listener of ${parentRef.kind} ${gateway.key} matches ${what || "the parentRef"}`
+    )
   }
   const kindAllowed = selected.filter((l) => l.supportedKinds.some((k) => k.kind === route.kind))
   if (kindAllowed.length === 0) {

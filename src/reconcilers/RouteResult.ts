@@ -43,14 +43,21 @@ export interface RouteResult {
 export const resolvedRefsCondition = (failures: ReadonlyArray<RefFailure>, generation: number): Condition => {
   const first = failures[0]
   if (first === undefined) {
-    return makeCondition(ConditionType.ResolvedRefs, "True", Reason.ResolvedRefs, "All references are resolved", generation)
+    return makeCondition(
+      ConditionType.ResolvedRefs,
+      "True",
+      Reason.ResolvedRefs,
+      "All references are resolved",
+      generation
+    )
   }
   const messages = [...new Set(failures.map((f) => f.message))]
   return makeCondition(ConditionType.ResolvedRefs, "False", first.reason, messages.join("; "), generation)
 }
 
 /** Creation time then namespace/name: the tie-break between routes. */
-export const ageRank = (creationTimestamp: string | undefined, namespace: string, name: string): ReadonlyArray<string> => [
-  creationTimestamp ?? "",
-  `${namespace}/${name}`
-]
+export const ageRank = (
+  creationTimestamp: string | undefined,
+  namespace: string,
+  name: string
+): ReadonlyArray<string> => [creationTimestamp ?? "", `${namespace}/${name}`]

@@ -48,7 +48,9 @@ export const namespaceOf = (o: { readonly metadata: { readonly namespace?: strin
   o.metadata.namespace ?? "default"
 
 /** Orders objects by namespace then name (deterministic output). */
-export const byNamespacedName = <A extends { readonly metadata: { readonly name: string; readonly namespace?: string } }>(
+export const byNamespacedName = <
+  A extends { readonly metadata: { readonly name: string; readonly namespace?: string } }
+>(
   a: A,
   b: A
 ): number => {

@@ -9,8 +9,8 @@ import type { XdsIR } from "../ir/Xds.ts"
 import type { Condition } from "../status/Conditions.ts"
 import { reconcileBackendTLSPolicies } from "./BackendTLSPolicy.ts"
 import { buildIR } from "./BuildIR.ts"
-import { reconcileGatewayClasses } from "./GatewayClass.ts"
 import { reconcileGateways } from "./Gateway.ts"
+import { reconcileGatewayClasses } from "./GatewayClass.ts"
 import { reconcileGRPCRoute } from "./GRPCRoute.ts"
 import { reconcileHTTPRoute } from "./HTTPRoute.ts"
 import { reconcileL4Route } from "./L4Routes.ts"
@@ -154,7 +154,8 @@ export const translateObjects = (objects: ReadonlyArray<unknown>, options: Trans
       case "Decoded": {
         const r = outcome.resource
         resources.push(r)
-        if (isGatewayApiKind(r.kind) && isRecord(raw)) raws.set(objectKey(r.kind, r.metadata.namespace, r.metadata.name), raw)
+        if (isGatewayApiKind(r.kind) && isRecord(raw))
+          raws.set(objectKey(r.kind, r.metadata.namespace, r.metadata.name), raw)
       }
     }
   })

@@ -306,7 +306,11 @@ describe("translate output", () => {
     expect(yaml).not.toContain("&") // shared objects are repeated, not aliased
     expect(yamlDocuments(yaml)).toEqual(documents)
     expect(JSON.parse(renderDocuments(documents, "json"))).toEqual({ apiVersion: "v1", kind: "List", items: documents })
-    expect(parseYaml(renderDocuments(outputDocuments(result, ["ir"]), "yaml"))).toEqual({ kind: "IR", xds: { fleets: [] }, infra: { fleets: [] } })
+    expect(parseYaml(renderDocuments(outputDocuments(result, ["ir"]), "yaml"))).toEqual({
+      kind: "IR",
+      xds: { fleets: [] },
+      infra: { fleets: [] }
+    })
     expect(renderDocuments([], "yaml")).toBe("")
   })
 })

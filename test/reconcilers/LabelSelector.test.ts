@@ -9,11 +9,15 @@ describe("matchesSelector", () => {
     expect(matchesSelector({ matchLabels: { env: "prod", team: "b" } }, labels)).toBe(false)
   })
   it("implements In, NotIn, Exists and DoesNotExist", () => {
-    expect(matchesSelector({ matchExpressions: [{ key: "env", operator: "In", values: ["prod", "dev"] }] }, labels)).toBe(
+    expect(
+      matchesSelector({ matchExpressions: [{ key: "env", operator: "In", values: ["prod", "dev"] }] }, labels)
+    ).toBe(true)
+    expect(matchesSelector({ matchExpressions: [{ key: "env", operator: "NotIn", values: ["prod"] }] }, labels)).toBe(
+      false
+    )
+    expect(matchesSelector({ matchExpressions: [{ key: "zone", operator: "NotIn", values: ["x"] }] }, labels)).toBe(
       true
     )
-    expect(matchesSelector({ matchExpressions: [{ key: "env", operator: "NotIn", values: ["prod"] }] }, labels)).toBe(false)
-    expect(matchesSelector({ matchExpressions: [{ key: "zone", operator: "NotIn", values: ["x"] }] }, labels)).toBe(true)
     expect(matchesSelector({ matchExpressions: [{ key: "team", operator: "Exists" }] }, labels)).toBe(true)
     expect(matchesSelector({ matchExpressions: [{ key: "team", operator: "DoesNotExist" }] }, labels)).toBe(false)
   })
