@@ -16,6 +16,8 @@ import { namespaceOf, type ResourceSnapshot } from "./Snapshot.ts"
 type Rule = NonNullable<GRPCRoute["spec"]["rules"]>[number]
 type Match = NonNullable<Rule["matches"]>[number]
 
+const GRPC_CONTENT_TYPE = { name: "content-type", type: "RegularExpression" as const, value: "^application/grpc.*" }
+
 const escapeRe2 = (s: string): string => s.replace(/[\\.+*?()|[\]{}^$]/g, "\\$&")
 
 /** A gRPC method match as an HTTP/2 :path match, with its rank. */
@@ -50,9 +52,10 @@ export const grpcMatch = (m: Match): { match: RouteMatchIR; rank: RankKey; error
       if (e !== undefined) error = `regular expression ${JSON.stringify(h.value)} for header ${h.name} is invalid: ${e}`
     }
   }
+  // gRPC rules match gRPC requests only, so they never capture an HTTPRoute's traffic on a shared host.
   const match: RouteMatchIR = {
     path,
-    ...(headers.length === 0 ? {} : { headers }),
+    headers: [...headers, GRPC_CONTENT_TYPE],
     grpc: { type, ...(svc === undefined ? {} : { service: svc }), ...(meth === undefined ? {} : { method: meth }) }
   }
   return {

@@ -2,6 +2,7 @@
  * Listener validation shared by Gateways and ListenerSets: protocol, route
  * kinds, TLS certificate references, and conflicts between listeners. Pure.
  */
+import { isIP } from "node:net"
 import type { FrontendTLSConfig, Listener } from "../api/gatewayapi/Gateway.ts"
 import { type Condition, ConditionType, makeCondition, Reason } from "../status/Conditions.ts"
 import { type TlsCertificate, validateCaConfigMap, validateCaSecret, validateTlsSecret } from "./Certificates.ts"
@@ -247,6 +248,11 @@ const draftListener = (
     acceptedFailure = {
       reason: Reason.UnsupportedValue,
       message: "HTTPS listeners terminate TLS; use protocol TLS for passthrough"
+    }
+  } else if (hostname !== undefined && isIP(hostname) !== 0) {
+    acceptedFailure = {
+      reason: Reason.UnsupportedValue,
+      message: `hostname ${hostname} is an IP address; listener hostnames must be DNS names`
     }
   } else if ((l.protocol === "HTTPS" || l.protocol === "TLS") && l.tls === undefined) {
     acceptedFailure = { reason: Reason.UnsupportedValue, message: `${l.protocol} listeners need a tls configuration` }
