@@ -160,7 +160,8 @@ const translate = Effect.fn("translate")(
     const result = translateObjects(objects, { controllerName: input.controllerName })
     if (result.errors.length > 0) {
       for (const error of result.errors) yield* Console.error(formatTranslateError(error, read))
-      const count = result.errors.length === 1 ? "1 invalid object" : `${result.errors.length} invalid objects`
+      const invalidObjects = new Set(result.errors.map((e) => e.index)).size
+      const count = `${invalidObjects === 1 ? "1 invalid object" : `${invalidObjects} invalid objects`} (${result.errors.length === 1 ? "1 error" : `${result.errors.length} errors`})`
       return yield* new TranslateFailed({ message: `${count}; nothing translated` })
     }
     if (read.length === 0) yield* Console.error(`note: no objects in ${input.file.join(", ")}`)

@@ -149,6 +149,37 @@ describe("portico translate", () => {
     )
   })
 
+  it("exits 1 on objects that violate their schema, one line per field, nothing on stdout", () => {
+    const file = join(dir, "invalid.yaml")
+    writeFileSync(
+      file,
+      [
+        "apiVersion: gateway.networking.k8s.io/v1",
+        "kind: Gateway",
+        "metadata: {name: eg, namespace: default}",
+        "spec:",
+        "  gatewayClassName: eg",
+        "  listeners: [{name: http, protocol: HTTP, port: 0}]",
+        "---",
+        "apiVersion: gateway.networking.k8s.io/v1",
+        "kind: HTTPRoute",
+        "metadata: {name: r}",
+        "spec:",
+        "  rules: [{matches: [{path: {type: Foo, value: /}}], backendRefs: [{name: x, port: 80, weight: -1}]}]",
+        ""
+      ].join("\n")
+    )
+    const run = portico(["translate", "-f", file])
+    expect(run.code).toBe(1)
+    expect(run.stdout).toBe("")
+    expect(run.stderr.split("\n").filter((l) => l !== "")).toEqual([
+      `${file}: document 1: Gateway default/eg: spec.listeners[0].port: expected a value between 1 and 65535, got 0`,
+      `${file}: document 2: HTTPRoute default/r: spec.rules[0].matches[0].path.type: expected one of Exact, PathPrefix, RegularExpression, got "Foo"`,
+      `${file}: document 2: HTTPRoute default/r: spec.rules[0].backendRefs[0].weight: expected a value between 0 and 1000000, got -1`,
+      "error: 2 invalid objects (3 errors); nothing translated"
+    ])
+  })
+
   it("exits 1 on a syntax error read from stdin", () => {
     const run = portico(["translate", "-f", "-"], "a: [\n")
     expect(run.code).toBe(1)
