@@ -90,10 +90,25 @@ export const stripTransitionTimes = (object: KubeObject): KubeObject =>
 export const irDocument = (ir: unknown): Record<string, unknown> =>
   Predicate.isObject(ir) ? Object.assign({ kind: "IR" }, ir, { kind: "IR" }) : { kind: "IR", ir }
 
+/** The IR as printed: private keys are never shown, only their size (the Secret holds them). */
+export const redactSecrets = (ir: TranslateResult["ir"]): TranslateResult["ir"] => ({
+  ...ir,
+  xds: {
+    fleets: ir.xds.fleets.map((fleet) => ({
+      ...fleet,
+      secrets: fleet.secrets.map((secret) =>
+        secret.type === "TlsCertificate"
+          ? { ...secret, privateKey: `[redacted: ${secret.privateKey.length} bytes, see Secret ${secret.name}]` }
+          : secret
+      )
+    }))
+  }
+})
+
 /** The documents to print, in order: objects (with status), then the IR document. */
 export const outputDocuments = (result: TranslateResult, targets: ReadonlyArray<Target>): Array<unknown> => [
   ...(targets.includes("status") ? result.objects.map(stripTransitionTimes) : []),
-  ...(targets.includes("ir") ? [irDocument(result.ir)] : [])
+  ...(targets.includes("ir") ? [irDocument(redactSecrets(result.ir))] : [])
 ]
 
 /** Renders documents as a YAML stream or as one JSON `kind: List`; ends with a newline unless empty. */

@@ -15,7 +15,26 @@ export interface FleetXds {
   readonly gateway: { readonly namespace: string; readonly name: string }
   /** One Envoy listener per (address, port), sorted by port. */
   readonly listeners: ReadonlyArray<ListenerIR>
+  /** Certificates and CA bundles the listeners and clusters refer to by name (SDS), sorted by name. */
+  readonly secrets: ReadonlyArray<SecretIR>
+  /** `spec.tls.backend.clientCertificateRef`: the certificate presented to TLS backends (a secret name). */
+  readonly backendClientCertificate?: string
 }
+
+export type SecretIR =
+  | {
+      /** `<ns>/<name>` of the Kubernetes Secret. */
+      readonly name: string
+      readonly type: "TlsCertificate"
+      readonly certificateChain: string
+      readonly privateKey: string
+    }
+  | {
+      readonly name: string
+      readonly type: "CaBundle"
+      /** PEM, one or more certificates. */
+      readonly caCertificates: string
+    }
 
 export type ListenerIR = HttpListenerIR | TlsListenerIR | TcpListenerIR | UdpListenerIR
 
@@ -48,6 +67,8 @@ export interface TlsChainIR {
   readonly mode: "Terminate" | "Passthrough"
   /** `namespace/name` of the TLS Secrets (HTTPS / TLS Terminate). */
   readonly certificates: ReadonlyArray<string>
+  /** Client certificate validation (Gateway spec.tls.frontend): the CA bundle secret and the mode. */
+  readonly clientValidation?: { readonly caBundle: string; readonly mode: "AllowValidOnly" | "AllowInsecureFallback" }
   /** HTTPS: the HTTP routes behind TLS termination. */
   readonly routeConfig?: RouteConfigIR
   /** TLS listeners: TLSRoutes (by SNI) or TCPRoutes behind the chain. */
@@ -151,8 +172,21 @@ export interface DestinationSettingIR {
   readonly protocol: "HTTP" | "HTTP2" | "TCP" | "UDP"
   readonly appProtocol?: string
   readonly endpoints: ReadonlyArray<EndpointIR>
+  /** TLS to the backend (BackendTLSPolicy). */
+  readonly tls?: UpstreamTlsIR
   readonly requestHeaders?: HeaderMutationIR
   readonly responseHeaders?: HeaderMutationIR
+}
+
+export interface UpstreamTlsIR {
+  /** `namespace/name` of the BackendTLSPolicy. */
+  readonly policy: string
+  /** SNI and the name the certificate must carry (unless subjectAltNames are given). */
+  readonly sni: string
+  /** CA bundle secret name (`backendtls/<ns>/<policy>/ca`), or the system trust store. */
+  readonly caBundle?: { readonly name: string; readonly caCertificates: string }
+  readonly wellKnownCACertificates?: "System"
+  readonly subjectAltNames?: ReadonlyArray<{ readonly type: string; readonly value: string }>
 }
 
 export interface EndpointIR {

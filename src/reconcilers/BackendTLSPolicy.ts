@@ -4,6 +4,7 @@
  * ancestor Gateway (the Gateways whose routes use a targeted Service). Pure.
  */
 import type { BackendTLSPolicy } from "../api/gatewayapi/BackendTLSPolicy.ts"
+import type { UpstreamTlsIR } from "../ir/Xds.ts"
 import { type Condition, ConditionType, makeCondition, Reason } from "../status/Conditions.ts"
 import { validateCaConfigMap } from "./Certificates.ts"
 import { GATEWAY_GROUP } from "./Listeners.ts"
@@ -80,6 +81,77 @@ const olderFirst = (a: BackendTLSPolicy, b: BackendTLSPolicy): number => {
   return a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0
 }
 
+/** The policy that applies to each `namespace/service/section` target (the oldest; "" = the whole Service). */
+const winnersOf = (snapshot: ResourceSnapshot): ReadonlyMap<string, BackendTLSPolicy> => {
+  const winners = new Map<string, BackendTLSPolicy>()
+  for (const p of [...snapshot.backendTLSPolicies].sort(olderFirst)) {
+    for (const t of p.spec.targetRefs) {
+      if (normalizeGroup(t.group) !== "" || t.kind !== "Service") continue
+      const k = `${namespaceOf(p)}/${t.name}/${t.sectionName ?? ""}`
+      if (!winners.has(k)) winners.set(k, p)
+    }
+  }
+  return winners
+}
+
+const upstreamMemo = new WeakMap<ResourceSnapshot, Map<string, UpstreamTlsIR | null>>()
+
+/**
+ * The upstream TLS settings for a Service port: from the valid, winning
+ * BackendTLSPolicy naming that port (sectionName = port name), else the one
+ * naming the whole Service. undefined when no valid policy applies.
+ */
+export const upstreamTlsFor = (
+  snapshot: ResourceSnapshot,
+  namespace: string,
+  service: string,
+  portName: string | undefined
+): UpstreamTlsIR | undefined => {
+  if (snapshot.backendTLSPolicies.length === 0) return undefined
+  let memo = upstreamMemo.get(snapshot)
+  if (memo === undefined) {
+    memo = new Map()
+    upstreamMemo.set(snapshot, memo)
+  }
+  const k = `${namespace}/${service}/${portName ?? ""}`
+  const cached = memo.get(k)
+  if (cached !== undefined) return cached ?? undefined
+  const winners = winnersOf(snapshot)
+  const policy =
+    (portName === undefined ? undefined : winners.get(`${namespace}/${service}/${portName}`)) ??
+    winners.get(`${namespace}/${service}/`)
+  const tls = policy === undefined ? undefined : upstreamTls(snapshot, policy)
+  memo.set(k, tls ?? null)
+  return tls
+}
+
+const upstreamTls = (snapshot: ResourceSnapshot, p: BackendTLSPolicy): UpstreamTlsIR | undefined => {
+  const ns = namespaceOf(p)
+  const v = p.spec.validation
+  const pems: Array<string> = []
+  for (const ref of v.caCertificateRefs ?? []) {
+    if (normalizeGroup(ref.group) !== "" || ref.kind !== "ConfigMap") return undefined
+    const cm = snapshot.configMaps.get(key(ns, ref.name))
+    if (cm === undefined) return undefined
+    const checked = validateCaConfigMap(cm)
+    if (!checked.ok) return undefined
+    pems.push(checked.pem.trim())
+  }
+  const sans = (v.subjectAltNames ?? []).map((s) => ({
+    type: s.type,
+    value: s.type === "Hostname" ? (s.hostname ?? "") : (s.uri ?? "")
+  }))
+  return {
+    policy: `${ns}/${p.metadata.name}`,
+    sni: v.hostname,
+    ...(pems.length === 0
+      ? {}
+      : { caBundle: { name: `backendtls/${ns}/${p.metadata.name}/ca`, caCertificates: `${pems.join("\n")}\n` } }),
+    ...(v.wellKnownCACertificates === "System" ? { wellKnownCACertificates: "System" as const } : {}),
+    ...(sans.length === 0 ? {} : { subjectAltNames: sans })
+  }
+}
+
 export const reconcileBackendTLSPolicies = (
   snapshot: ResourceSnapshot,
   routes: ReadonlyArray<RouteResult>,
@@ -87,13 +159,7 @@ export const reconcileBackendTLSPolicies = (
 ): ReadonlyArray<PolicyStatus> => {
   if (snapshot.backendTLSPolicies.length === 0) return []
   const users = gatewaysByService(snapshot, routes)
-  const winners = new Map<string, BackendTLSPolicy>()
-  for (const p of [...snapshot.backendTLSPolicies].sort(olderFirst)) {
-    for (const t of p.spec.targetRefs) {
-      const k = `${namespaceOf(p)}/${t.name}/${t.sectionName ?? ""}`
-      if (!winners.has(k)) winners.set(k, p)
-    }
-  }
+  const winners = winnersOf(snapshot)
   const out: Array<PolicyStatus> = []
   for (const p of snapshot.backendTLSPolicies) {
     const ns = namespaceOf(p)

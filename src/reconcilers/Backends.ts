@@ -3,8 +3,9 @@
  * and protocol, and the endpoints behind a Service (EndpointSlices, falling
  * back to the clusterIP only where no slice exists). Pure.
  */
-import type { EndpointIR } from "../ir/Xds.ts"
+import type { EndpointIR, UpstreamTlsIR } from "../ir/Xds.ts"
 import { Reason } from "../status/Conditions.ts"
+import { upstreamTlsFor } from "./BackendTLSPolicy.ts"
 import { GATEWAY_GROUP } from "./Listeners.ts"
 import { isReferenceAllowed, normalizeGroup } from "./ReferenceGrants.ts"
 import { key, type ResourceSnapshot } from "./Snapshot.ts"
@@ -31,6 +32,7 @@ export type ResolvedBackend =
       readonly endpoints: ReadonlyArray<EndpointIR>
       readonly protocol: "HTTP" | "HTTP2" | "TCP" | "UDP"
       readonly appProtocol?: string
+      readonly tls?: UpstreamTlsIR
     }
   | {
       readonly ok: false
@@ -107,12 +109,14 @@ export const resolveBackendRef = (
         : transport === "GRPC" || appProtocol === H2C || appProtocol === "h2c" || appProtocol === "grpc"
           ? "HTTP2"
           : "HTTP"
+  const tls = transport === "UDP" ? undefined : upstreamTlsFor(snapshot, namespace, ref.name, svcPort.name)
   return {
     ok: true,
     backend: { kind, namespace, name: ref.name, port: ref.port },
     endpoints: endpointsOf(snapshot, namespace, ref.name, svcPort),
     protocol,
-    ...(appProtocol === undefined ? {} : { appProtocol })
+    ...(appProtocol === undefined ? {} : { appProtocol }),
+    ...(tls === undefined ? {} : { tls })
   }
 }
 

@@ -10,6 +10,7 @@ import type {
   HttpRouteIR,
   ListenerIR,
   RouteConfigIR,
+  SecretIR,
   TcpRouteIR,
   TlsChainIR,
   VirtualHostIR,
@@ -119,7 +120,10 @@ const fleetListeners = (
               name: l.xdsName,
               serverNames: l.hostname === undefined ? [] : [l.hostname],
               mode: l.tlsMode ?? "Terminate",
-              certificates: l.certificates.map((c) => c.name)
+              certificates: l.certificates.map((c) => c.name),
+              ...(l.clientValidation === undefined
+                ? {}
+                : { clientValidation: { caBundle: clientCaName(l), mode: l.clientValidation.mode } })
             }
             return l.protocol === "HTTPS"
               ? {
@@ -144,6 +148,67 @@ const fleetListeners = (
     }
   }
   return out.sort((a, b) => a.port - b.port || (a.type < b.type ? -1 : a.type > b.type ? 1 : 0))
+}
+
+const clientCaName = (l: ListenerContext): string => `${l.xdsName}/client-ca`
+
+/** Every certificate and CA bundle the fleet's listeners and clusters name, sorted by name. */
+const fleetSecrets = (gw: GatewayContext, listeners: ReadonlyArray<ListenerIR>): ReadonlyArray<SecretIR> => {
+  const out = new Map<string, SecretIR>()
+  for (const l of gw.listeners) {
+    if (!l.programmed) continue
+    for (const c of l.certificates) {
+      out.set(c.name, {
+        name: c.name,
+        type: "TlsCertificate",
+        certificateChain: c.certificateChain,
+        privateKey: c.privateKey
+      })
+    }
+    if (l.clientValidation !== undefined) {
+      const name = clientCaName(l)
+      out.set(name, { name, type: "CaBundle", caCertificates: l.clientValidation.caBundle })
+    }
+  }
+  const c = gw.backendClientCertificate
+  if (c !== undefined) {
+    out.set(c.name, {
+      name: c.name,
+      type: "TlsCertificate",
+      certificateChain: c.certificateChain,
+      privateKey: c.privateKey
+    })
+  }
+  const visit = (
+    settings: ReadonlyArray<{ readonly tls?: { readonly caBundle?: { name: string; caCertificates: string } } }>
+  ) => {
+    for (const s of settings) {
+      const ca = s.tls?.caBundle
+      if (ca !== undefined) out.set(ca.name, { name: ca.name, type: "CaBundle", caCertificates: ca.caCertificates })
+    }
+  }
+  for (const l of listeners) {
+    const configs: Array<RouteConfigIR> = []
+    const tcp: Array<TcpRouteIR> = []
+    if (l.type === "HTTP") configs.push(l.routeConfig)
+    if (l.type === "TLS") {
+      for (const ch of l.chains) {
+        if (ch.routeConfig !== undefined) configs.push(ch.routeConfig)
+        tcp.push(...(ch.tcpRoutes ?? []))
+      }
+    }
+    if (l.type === "TCP" || l.type === "UDP") tcp.push(...l.routes)
+    for (const rc of configs) {
+      for (const vh of rc.virtualHosts) {
+        for (const r of vh.routes) {
+          visit(r.destination?.settings ?? [])
+          for (const m of r.mirrors ?? []) visit(m.destination.settings)
+        }
+      }
+    }
+    for (const r of tcp) visit(r.destination.settings)
+  }
+  return [...out.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
 }
 
 const fleetInfra = (gw: GatewayContext): FleetInfra => {
@@ -197,10 +262,15 @@ export const buildIR = (
     }
   }
   const accepted = gateways.filter((g) => g.accepted).sort((a, b) => (a.fleetName < b.fleetName ? -1 : 1))
-  const fleets: Array<FleetXds> = accepted.map((g) => ({
-    name: g.fleetName,
-    gateway: { namespace: g.namespace, name: g.name },
-    listeners: fleetListeners(g, httpByGateway.get(g.key) ?? [], l4ByGateway.get(g.key) ?? [])
-  }))
+  const fleets: Array<FleetXds> = accepted.map((g) => {
+    const listeners = fleetListeners(g, httpByGateway.get(g.key) ?? [], l4ByGateway.get(g.key) ?? [])
+    return {
+      name: g.fleetName,
+      gateway: { namespace: g.namespace, name: g.name },
+      listeners,
+      secrets: fleetSecrets(g, listeners),
+      ...(g.backendClientCertificate === undefined ? {} : { backendClientCertificate: g.backendClientCertificate.name })
+    }
+  })
   return { xds: { fleets }, infra: { fleets: accepted.map(fleetInfra) } }
 }

@@ -46,6 +46,7 @@ export const buildDestination = (
       protocol: r.protocol,
       ...(r.appProtocol === undefined ? {} : { appProtocol: r.appProtocol }),
       endpoints: r.endpoints,
+      ...(r.tls === undefined ? {} : { tls: r.tls }),
       ...extra
     }
   })

@@ -5,11 +5,10 @@
  */
 import { createHash } from "node:crypto"
 import { isIP } from "node:net"
-import type { Secret } from "../api/core/Secret.ts"
 import type { Gateway } from "../api/gatewayapi/Gateway.ts"
 import type { ListenerSet } from "../api/gatewayapi/ListenerSet.ts"
 import { type Condition, ConditionType, makeCondition, Reason } from "../status/Conditions.ts"
-import { validateTlsSecret } from "./Certificates.ts"
+import { type TlsCertificate, validateTlsSecret } from "./Certificates.ts"
 import type { GatewayClassResult } from "./GatewayClass.ts"
 import { matchesSelector } from "./LabelSelector.ts"
 import { GATEWAY_GROUP, type ListenerContext, validateListenerGroups } from "./Listeners.ts"
@@ -37,6 +36,8 @@ export interface GatewayContext {
   readonly listenerSets: ReadonlyArray<ListenerSetContext>
   readonly conditions: ReadonlyArray<Condition>
   readonly addresses: ReadonlyArray<{ readonly type: string; readonly value: string }>
+  /** spec.tls.backend.clientCertificateRef, when it resolved to a valid certificate. */
+  readonly backendClientCertificate?: TlsCertificate
 }
 
 export const fleetNameOf = (namespace: string, name: string): string =>
@@ -227,7 +228,8 @@ const reconcileGateway = (
         : makeCondition(ConditionType.Programmed, "False", Reason.AddressNotUsable, unusableReason, gen)
     )
   }
-  conditions.push(backendTlsCondition(snapshot, gw))
+  const backendTls = backendClientCertificate(snapshot, gw)
+  conditions.push(backendTls.condition)
   if (frontendModes(gw).includes("AllowInsecureFallback")) {
     conditions.push(
       makeCondition(
@@ -250,7 +252,8 @@ const reconcileGateway = (
       listeners: accepted ? listeners : listeners.map((l) => ({ ...l, programmed: false })),
       listenerSets,
       conditions,
-      addresses
+      addresses,
+      ...(backendTls.certificate === undefined ? {} : { backendClientCertificate: backendTls.certificate })
     },
     rejected
   }
@@ -325,17 +328,26 @@ const listenerSetContext = (
 }
 
 /** Gateway-level ResolvedRefs: the client certificate the Gateway presents to TLS backends. */
-const backendTlsCondition = (snapshot: ResourceSnapshot, gw: Gateway): Condition => {
+const backendClientCertificate = (
+  snapshot: ResourceSnapshot,
+  gw: Gateway
+): { readonly condition: Condition; readonly certificate?: TlsCertificate } => {
   const gen = gw.metadata.generation
+  const resolved = makeCondition(
+    ConditionType.ResolvedRefs,
+    "True",
+    Reason.ResolvedRefs,
+    "All references are resolved",
+    gen
+  )
   const ref = gw.spec.tls?.backend?.clientCertificateRef
-  if (ref === undefined) {
-    return makeCondition(ConditionType.ResolvedRefs, "True", Reason.ResolvedRefs, "All references are resolved", gen)
-  }
+  if (ref === undefined) return { condition: resolved }
   const ns = ref.namespace ?? namespaceOf(gw)
   const group = normalizeGroup(ref.group)
   const kind = ref.kind ?? "Secret"
-  const fail = (reason: string, message: string) =>
-    makeCondition(ConditionType.ResolvedRefs, "False", reason, message, gen)
+  const fail = (reason: string, message: string) => ({
+    condition: makeCondition(ConditionType.ResolvedRefs, "False", reason, message, gen)
+  })
   if (group !== "" || kind !== "Secret") {
     return fail("InvalidClientCertificateRef", `clientCertificateRef must name a core Secret, not ${group}/${kind}`)
   }
@@ -353,12 +365,7 @@ const backendTlsCondition = (snapshot: ResourceSnapshot, gw: Gateway): Condition
   }
   const secret = snapshot.secrets.get(key(ns, ref.name))
   if (secret === undefined) return fail("InvalidClientCertificateRef", `Secret ${ns}/${ref.name} does not exist`)
-  const checked = validateTlsSecretForClient(secret)
-  if (checked !== undefined) return fail("InvalidClientCertificateRef", checked)
-  return makeCondition(ConditionType.ResolvedRefs, "True", Reason.ResolvedRefs, "All references are resolved", gen)
-}
-
-const validateTlsSecretForClient = (secret: Secret): string | undefined => {
-  const r = validateTlsSecret(secret)
-  return r.ok ? undefined : r.message
+  const checked = validateTlsSecret(secret)
+  if (!checked.ok) return fail("InvalidClientCertificateRef", checked.message)
+  return { condition: resolved, certificate: checked.certificate }
 }

@@ -56,6 +56,8 @@ export interface ListenerContext {
 export interface ClientValidation {
   /** `kind/namespace/name` of each CA bundle. */
   readonly caCertificateRefs: ReadonlyArray<string>
+  /** The CA certificates (PEM, concatenated) client certificates must chain to. */
+  readonly caBundle: string
   readonly mode: "AllowValidOnly" | "AllowInsecureFallback"
 }
 
@@ -181,6 +183,7 @@ const validateClientCas = (
   validation: NonNullable<ReturnType<typeof validationFor>>
 ): { readonly validation: ClientValidation } | { readonly failure: { reason: string; message: string } } => {
   const refs: Array<string> = []
+  const pems: Array<string> = []
   for (const ref of validation.caCertificateRefs) {
     const group = normalizeGroup(ref.group)
     const ns = ref.namespace ?? gateway.namespace
@@ -222,8 +225,11 @@ const validateClientCas = (
           })()
     if (!checked.ok) return { failure: { reason: Reason.InvalidCACertificateRef, message: checked.message } }
     refs.push(`${ref.kind}/${ns}/${ref.name}`)
+    pems.push(checked.pem.trim())
   }
-  return { validation: { caCertificateRefs: refs, mode: validation.mode ?? "AllowValidOnly" } }
+  return {
+    validation: { caCertificateRefs: refs, caBundle: `${pems.join("\n")}\n`, mode: validation.mode ?? "AllowValidOnly" }
+  }
 }
 
 const draftListener = (

@@ -274,6 +274,30 @@ describe("translate output", () => {
     expect(formatIgnoredNote([], inputs)).toEqual(Option.none())
   })
 
+  it("never prints a private key: the IR shows its size and the Secret instead", () => {
+    const ir: TranslateResult["ir"] = {
+      xds: {
+        fleets: [
+          {
+            name: "envoy-default-eg-00000000",
+            gateway: { namespace: "default", name: "eg" },
+            listeners: [],
+            secrets: [
+              { name: "default/cert", type: "TlsCertificate", certificateChain: "CHAIN", privateKey: "SECRET-KEY" },
+              { name: "default/eg/https/client-ca", type: "CaBundle", caCertificates: "CA" }
+            ]
+          }
+        ]
+      },
+      infra: { fleets: [] }
+    }
+    const printed = renderDocuments(outputDocuments({ objects: [], errors: [], ignored: [], ir }, ["ir"]), "yaml")
+    expect(printed).not.toContain("SECRET-KEY")
+    expect(printed).toContain('privateKey: "[redacted: 10 bytes, see Secret default/cert]"')
+    expect(printed).toContain("certificateChain: CHAIN")
+    expect(printed).toContain("caCertificates: CA")
+  })
+
   it("parses --to", () => {
     expect(parseTargets("status,ir")).toEqual(Option.some(["status", "ir"]))
     expect(parseTargets("ir, status")).toEqual(Option.some(["status", "ir"]))
