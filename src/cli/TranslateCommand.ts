@@ -115,7 +115,10 @@ export const outputDocuments = (result: TranslateResult, targets: ReadonlyArray<
 export const renderDocuments = (documents: ReadonlyArray<unknown>, format: OutputFormat): string =>
   format === "json"
     ? `${JSON.stringify({ apiVersion: "v1", kind: "List", items: documents }, null, 2)}\n`
-    : documents.map((document) => stringify(document, { lineWidth: 0, aliasDuplicateObjects: false })).join("---\n")
+    : // YAML 1.1 quoting: strings like "on", "yes" and timestamps stay strings for kubectl and PyYAML too.
+      documents
+        .map((document) => stringify(document, { lineWidth: 0, aliasDuplicateObjects: false, version: "1.1" }))
+        .join("---\n")
 
 /**
  * The command failed and has already told the user why on stderr: exit 1 without the runtime

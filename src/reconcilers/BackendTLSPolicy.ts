@@ -94,19 +94,21 @@ const winnersOf = (snapshot: ResourceSnapshot): ReadonlyMap<string, BackendTLSPo
   return winners
 }
 
-const upstreamMemo = new WeakMap<ResourceSnapshot, Map<string, UpstreamTlsIR | null>>()
+const upstreamMemo = new WeakMap<ResourceSnapshot, Map<string, UpstreamTlsResult | null>>()
 
 /**
  * The upstream TLS settings for a Service port: from the valid, winning
  * BackendTLSPolicy naming that port (sectionName = port name), else the one
  * naming the whole Service. undefined when no valid policy applies.
  */
+export type UpstreamTlsResult = { readonly tls: UpstreamTlsIR } | { readonly invalid: string }
+
 export const upstreamTlsFor = (
   snapshot: ResourceSnapshot,
   namespace: string,
   service: string,
   portName: string | undefined
-): UpstreamTlsIR | undefined => {
+): UpstreamTlsResult | undefined => {
   if (snapshot.backendTLSPolicies.length === 0) return undefined
   let memo = upstreamMemo.get(snapshot)
   if (memo === undefined) {
@@ -125,16 +127,23 @@ export const upstreamTlsFor = (
   return tls
 }
 
-const upstreamTls = (snapshot: ResourceSnapshot, p: BackendTLSPolicy): UpstreamTlsIR | undefined => {
+/**
+ * A policy whose CA references do not resolve still applies: connections to
+ * its backends must fail (5xx), never fall back to plaintext or no validation.
+ */
+const upstreamTls = (snapshot: ResourceSnapshot, p: BackendTLSPolicy): UpstreamTlsResult => {
   const ns = namespaceOf(p)
   const v = p.spec.validation
   const pems: Array<string> = []
+  const invalid = (why: string) => ({
+    invalid: `BackendTLSPolicy ${ns}/${p.metadata.name} has no valid CA certificate (${why}); connections to this backend fail`
+  })
   for (const ref of v.caCertificateRefs ?? []) {
-    if (normalizeGroup(ref.group) !== "" || ref.kind !== "ConfigMap") return undefined
+    if (normalizeGroup(ref.group) !== "" || ref.kind !== "ConfigMap") return invalid(`unsupported kind ${ref.kind}`)
     const cm = snapshot.configMaps.get(key(ns, ref.name))
-    if (cm === undefined) return undefined
+    if (cm === undefined) return invalid(`ConfigMap ${ns}/${ref.name} does not exist`)
     const checked = validateCaConfigMap(cm)
-    if (!checked.ok) return undefined
+    if (!checked.ok) return invalid(checked.message)
     pems.push(checked.pem.trim())
   }
   const sans = (v.subjectAltNames ?? []).map((s) => ({
@@ -142,13 +151,15 @@ const upstreamTls = (snapshot: ResourceSnapshot, p: BackendTLSPolicy): UpstreamT
     value: s.type === "Hostname" ? (s.hostname ?? "") : (s.uri ?? "")
   }))
   return {
-    policy: `${ns}/${p.metadata.name}`,
-    sni: v.hostname,
-    ...(pems.length === 0
-      ? {}
-      : { caBundle: { name: `backendtls/${ns}/${p.metadata.name}/ca`, caCertificates: `${pems.join("\n")}\n` } }),
-    ...(v.wellKnownCACertificates === "System" ? { wellKnownCACertificates: "System" as const } : {}),
-    ...(sans.length === 0 ? {} : { subjectAltNames: sans })
+    tls: {
+      policy: `${ns}/${p.metadata.name}`,
+      sni: v.hostname,
+      ...(pems.length === 0
+        ? {}
+        : { caBundle: { name: `backendtls/${ns}/${p.metadata.name}/ca`, caCertificates: `${pems.join("\n")}\n` } }),
+      ...(v.wellKnownCACertificates === "System" ? { wellKnownCACertificates: "System" as const } : {}),
+      ...(sans.length === 0 ? {} : { subjectAltNames: sans })
+    }
   }
 }
 
@@ -196,7 +207,7 @@ const policyConditions = (
     if (normalizeGroup(ref.group) !== "" || ref.kind !== "ConfigMap") {
       refsFailure = {
         reason: Reason.InvalidKind,
-        message: `caCertificateRef ${ref.group}/${ref.kind} ${ref.name} is not supported; use a ConfigMap`
+        message: `caCertificateRef ${ref.group === "" ? "" : `${ref.group}/`}${ref.kind} ${ref.name} is not supported; use a ConfigMap`
       }
       break
     }

@@ -44,6 +44,8 @@ export type ResolvedBackend =
       }
       readonly reason: string
       readonly message: string
+      /** false: the share answers 500 but the route's ResolvedRefs is not affected. */
+      readonly reportInStatus?: boolean
     }
 
 const H2C = "kubernetes.io/h2c"
@@ -109,7 +111,18 @@ export const resolveBackendRef = (
         : transport === "GRPC" || appProtocol === H2C || appProtocol === "h2c" || appProtocol === "grpc"
           ? "HTTP2"
           : "HTTP"
-  const tls = transport === "UDP" ? undefined : upstreamTlsFor(snapshot, namespace, ref.name, svcPort.name)
+  const upstream = transport === "UDP" ? undefined : upstreamTlsFor(snapshot, namespace, ref.name, svcPort.name)
+  if (upstream !== undefined && "invalid" in upstream) {
+    // The route itself is fine (ResolvedRefs stays True); the policy's status says what is wrong.
+    return {
+      ok: false,
+      backend: desc,
+      reason: "InvalidBackendTLSPolicy",
+      message: upstream.invalid,
+      reportInStatus: false
+    }
+  }
+  const tls = upstream?.tls
   return {
     ok: true,
     backend: { kind, namespace, name: ref.name, port: ref.port },

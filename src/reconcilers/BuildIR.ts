@@ -59,6 +59,11 @@ const routeConfig = (
     if (slot === undefined) byHost.set(e.hostname, { owner, routes: [e] })
     else slot.routes.push(e)
   }
+  // A listener's own hostname always has a virtual host, even without routes: its requests must
+  // end there (404), never fall through to a less specific listener's routes (listener isolation).
+  for (const l of listeners) {
+    if (l.hostname !== undefined && !byHost.has(l.hostname)) byHost.set(l.hostname, { owner: l, routes: [] })
+  }
   const virtualHosts: Array<VirtualHostIR> = [...byHost.entries()]
     .sort(([a], [b]) => compareHostSpecificity(a, b) || (a < b ? -1 : a > b ? 1 : 0))
     .map(([hostname, { owner, routes }]) => ({

@@ -30,7 +30,7 @@ export const buildDestination = (
     const extra = perBackend?.(i) ?? {}
     const weight = ref.weight ?? 1
     if (!r.ok) {
-      failures.push({ reason: r.reason, message: r.message })
+      if (r.reportInStatus !== false) failures.push({ reason: r.reason, message: r.message })
       return {
         weight,
         backend: r.backend,

@@ -196,5 +196,20 @@ export const reconcileGRPCRoute = (snapshot: ResourceSnapshot, index: ParentInde
     }
     return { parentRef: p.parentRef, conditions }
   })
-  return { kind, namespace, name, parents: statuses, attachedListeners: [...attached], http, l4: [] }
+  const parentAttachments = parents.map((p) =>
+    p.failure === undefined && ruleFailure === undefined
+      ? p.attachments.map((a) => ({ listenerId: a.listener.id, hostnames: a.hostnames }))
+      : []
+  )
+  return {
+    kind,
+    namespace,
+    name,
+    age,
+    parents: statuses,
+    parentAttachments,
+    attachedListeners: [...attached],
+    http,
+    l4: []
+  }
 }

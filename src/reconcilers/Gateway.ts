@@ -180,7 +180,7 @@ const reconcileGateway = (
   if (acceptedFailure === undefined && params !== undefined) {
     acceptedFailure = {
       reason: Reason.InvalidParameters,
-      message: `infrastructure.parametersRef ${params.group}/${params.kind} ${params.name} is not supported or does not exist`
+      message: `infrastructure.parametersRef ${params.group === "" ? "" : `${params.group}/`}${params.kind} ${params.name} is not supported or does not exist`
     }
   }
   for (const a of gw.spec.addresses ?? []) {
@@ -197,8 +197,9 @@ const reconcileGateway = (
       if (type === "IPAddress" && unusableReason === undefined) unusableReason = unusableAddress(a.value)
     }
   }
-  const invalid = own.filter((l) => !l.accepted)
-  if (acceptedFailure === undefined && own.length > 0 && invalid.length === own.length) {
+  const invalid = own.filter((l) => !l.accepted || !l.programmed)
+  const rejectedListeners = own.filter((l) => !l.accepted)
+  if (acceptedFailure === undefined && own.length > 0 && rejectedListeners.length === own.length) {
     acceptedFailure = {
       reason: Reason.ListenersNotValid,
       message: `no valid listener: ${invalid.map((l) => l.name).join(", ")}`
@@ -222,10 +223,13 @@ const reconcileGateway = (
           )
         : makeCondition(ConditionType.Accepted, "True", Reason.Accepted, "Gateway is accepted", gen)
     )
+    const anyProgrammed = listeners.some((l) => l.programmed)
     conditions.push(
-      unusableReason === undefined
-        ? makeCondition(ConditionType.Programmed, "True", Reason.Programmed, "Gateway is programmed", gen)
-        : makeCondition(ConditionType.Programmed, "False", Reason.AddressNotUsable, unusableReason, gen)
+      unusableReason !== undefined
+        ? makeCondition(ConditionType.Programmed, "False", Reason.AddressNotUsable, unusableReason, gen)
+        : anyProgrammed
+          ? makeCondition(ConditionType.Programmed, "True", Reason.Programmed, "Gateway is programmed", gen)
+          : makeCondition(ConditionType.Programmed, "False", Reason.Invalid, "no listener can be programmed", gen)
     )
   }
   const backendTls = backendClientCertificate(snapshot, gw)
@@ -249,15 +253,35 @@ const reconcileGateway = (
       key: key(namespace, name),
       fleetName: fleetNameOf(namespace, name),
       accepted,
-      listeners: accepted ? listeners : listeners.map((l) => ({ ...l, programmed: false })),
+      listeners: accepted ? listeners : listeners.map((l) => notProgrammed(l, acceptedFailure?.message ?? "")),
       listenerSets,
       conditions,
-      addresses,
+      addresses: accepted ? addresses : [],
       ...(backendTls.certificate === undefined ? {} : { backendClientCertificate: backendTls.certificate })
     },
     rejected
   }
 }
+
+/** A listener of a Gateway that is not accepted: never programmed, whatever its own validity. */
+const notProgrammed = (l: ListenerContext, why: string): ListenerContext =>
+  !l.programmed
+    ? l
+    : {
+        ...l,
+        programmed: false,
+        conditions: l.conditions.map((c) =>
+          c.type === ConditionType.Programmed
+            ? makeCondition(
+                ConditionType.Programmed,
+                "False",
+                Reason.Invalid,
+                `the Gateway is not accepted: ${why}`,
+                c.observedGeneration
+              )
+            : c
+        )
+      }
 
 const frontendModes = (gw: Gateway): ReadonlyArray<string> => {
   const f = gw.spec.tls?.frontend

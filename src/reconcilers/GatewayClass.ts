@@ -33,7 +33,7 @@ export const reconcileGatewayClasses = (snapshot: ResourceSnapshot, controllerNa
         ConditionType.Accepted,
         "False",
         Reason.InvalidParameters,
-        `parametersRef ${ref.group}/${ref.kind} ${ref.namespace === undefined ? "" : `${ref.namespace}/`}${ref.name} is not supported: Portico reads no parameters of this kind`,
+        `parametersRef ${ref.group === "" ? "" : `${ref.group}/`}${ref.kind} ${ref.namespace === undefined ? "" : `${ref.namespace}/`}${ref.name} is not supported: Portico reads no parameters of this kind`,
         gen
       )
     } else {

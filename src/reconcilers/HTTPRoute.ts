@@ -70,16 +70,16 @@ const translateRule = (
   rule: Rule,
   i: number,
   refFailures: Array<RefFailure>
-): RuleOutcome | { readonly dropped: string } => {
+): RuleOutcome | { readonly dropped: string; readonly reason: string } => {
   const matches = (
     rule.matches.length === 0 ? [{ path: { type: "PathPrefix" as const, value: "/" } }] : rule.matches
   ).map(toMatch)
   for (const m of matches) {
     const e = matchError(m)
-    if (e !== undefined) return { dropped: e }
+    if (e !== undefined) return { dropped: e, reason: Reason.UnsupportedValue }
   }
   const filters = translateFilters(snapshot, route, i, (rule.filters ?? []) as ReadonlyArray<FilterInput>)
-  if (filters.incompatible !== undefined) return { dropped: filters.incompatible }
+  if (filters.incompatible !== undefined) return { dropped: filters.incompatible, reason: Reason.IncompatibleFilters }
   refFailures.push(...filters.refFailures)
   const backendRefs = rule.backendRefs ?? []
   let body: Omit<HttpRouteIR, "name" | "source" | "match">
@@ -144,15 +144,18 @@ export const reconcileHTTPRoute = (snapshot: ResourceSnapshot, index: ParentInde
   const parents = resolveParents(snapshot, index, { kind, namespace, name, hostnames }, hr.spec.parentRefs ?? [])
   const refFailures: Array<RefFailure> = []
   const dropped: Array<string> = []
+  let droppedReason: string = Reason.UnsupportedValue
   const rules: Array<{ i: number; outcome: RuleOutcome }> = []
   hr.spec.rules.forEach((rule, i) => {
     const outcome = translateRule(snapshot, { kind, namespace, name }, rule, i, refFailures)
-    if ("dropped" in outcome) dropped.push(`rule ${i}: ${outcome.dropped}`)
-    else rules.push({ i, outcome })
+    if ("dropped" in outcome) {
+      if (dropped.length === 0) droppedReason = outcome.reason
+      dropped.push(`rule ${i}: ${outcome.dropped}`)
+    } else rules.push({ i, outcome })
   })
   const ruleFailure =
     rules.length === 0 && dropped.length > 0
-      ? { reason: Reason.UnsupportedValue, message: `no valid rule: ${dropped.join("; ")}` }
+      ? { reason: droppedReason, message: `no valid rule: ${dropped.join("; ")}` }
       : undefined
   const age = ageRank(hr.metadata.creationTimestamp, namespace, name)
   const http: Array<HttpEntry> = []
@@ -168,7 +171,7 @@ export const reconcileHTTPRoute = (snapshot: ResourceSnapshot, index: ParentInde
         makeCondition(
           ConditionType.PartiallyInvalid,
           "True",
-          "UnsupportedValue",
+          droppedReason,
           `Dropped Rule(s): ${dropped.join("; ")}`,
           gen
         )
@@ -210,5 +213,20 @@ export const reconcileHTTPRoute = (snapshot: ResourceSnapshot, index: ParentInde
     }
     return { parentRef: p.parentRef, conditions }
   })
-  return { kind, namespace, name, parents: statuses, attachedListeners: [...attachedListeners], http, l4: [] }
+  const parentAttachments = parents.map((p) =>
+    p.failure === undefined && ruleFailure === undefined
+      ? p.attachments.map((a) => ({ listenerId: a.listener.id, hostnames: a.hostnames }))
+      : []
+  )
+  return {
+    kind,
+    namespace,
+    name,
+    age,
+    parents: statuses,
+    parentAttachments,
+    attachedListeners: [...attachedListeners],
+    http,
+    l4: []
+  }
 }

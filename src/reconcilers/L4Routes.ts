@@ -70,5 +70,18 @@ export const reconcileL4Route = (snapshot: ResourceSnapshot, index: ParentIndex,
     }
     return { parentRef: p.parentRef, conditions }
   })
-  return { kind, namespace, name, parents: statuses, attachedListeners: [...attached], http: [], l4 }
+  const parentAttachments = parents.map((p) =>
+    p.failure === undefined ? p.attachments.map((a) => ({ listenerId: a.listener.id, hostnames: a.hostnames })) : []
+  )
+  return {
+    kind,
+    namespace,
+    name,
+    age,
+    parents: statuses,
+    parentAttachments,
+    attachedListeners: [...attached],
+    http: [],
+    l4
+  }
 }

@@ -272,7 +272,7 @@ const draftListener = (
     }
   }
   let clientValidation: ClientValidation | undefined
-  if (protocolSupported && terminatesTls && l.tls !== undefined) {
+  if (protocolSupported && terminatesTls && l.tls !== undefined && acceptedFailure === undefined) {
     const certs = validateCertificates(snapshot, parent, l)
     certificates = certs.certificates
     if (certs.failure !== undefined && refsFailure === undefined) refsFailure = certs.failure
@@ -386,7 +386,10 @@ const finalize = (
   const l = d.listener
   const acceptedFailure = d.acceptedFailure ?? conflict
   const accepted = acceptedFailure === undefined
-  const programmed = accepted && d.refsFailure === undefined
+  // Unsupported route kinds alone do not stop a listener: it still serves the kinds it supports.
+  const refsBlock =
+    d.refsFailure !== undefined && !(d.refsFailure.reason === Reason.InvalidRouteKinds && d.supportedKinds.length > 0)
+  const programmed = accepted && !refsBlock
   const conditions: Array<Condition> = [
     accepted
       ? makeCondition(ConditionType.Accepted, "True", Reason.Accepted, "Listener is valid", gen)

@@ -6,7 +6,7 @@
  */
 import type { Condition } from "../status/Conditions.ts"
 import { ConditionType, makeCondition, Reason } from "../status/Conditions.ts"
-import { type GatewayContext, namespaceLabels } from "./Gateway.ts"
+import { type GatewayContext, type ListenerSetContext, namespaceLabels } from "./Gateway.ts"
 import { intersectHostnames } from "./Hostnames.ts"
 import { matchesSelector } from "./LabelSelector.ts"
 import { GATEWAY_GROUP, type ListenerContext } from "./Listeners.ts"
@@ -56,11 +56,21 @@ export interface RouteIdentity {
 export interface ParentIndex {
   readonly gateways: ReadonlyMap<string, GatewayContext>
   readonly listenerSets: ReadonlyMap<string, { readonly gateway: GatewayContext; readonly accepted: boolean }>
+  /** ListenerSets whose Gateway is ours but does not allow them (spec.allowedListeners). */
+  readonly notAllowedListenerSets: ReadonlyMap<string, GatewayContext>
 }
 
-export const makeParentIndex = (gateways: ReadonlyArray<GatewayContext>): ParentIndex => {
+export const makeParentIndex = (
+  gateways: ReadonlyArray<GatewayContext>,
+  rejectedListenerSets: ReadonlyArray<ListenerSetContext> = []
+): ParentIndex => {
   const gws = new Map<string, GatewayContext>()
   const sets = new Map<string, { gateway: GatewayContext; accepted: boolean }>()
+  const notAllowed = new Map<string, GatewayContext>()
+  for (const ls of rejectedListenerSets) {
+    const g = gws.get(ls.gatewayKey) ?? gateways.find((x) => x.key === ls.gatewayKey)
+    if (g !== undefined) notAllowed.set(key(ls.object.metadata.namespace ?? "default", ls.object.metadata.name), g)
+  }
   for (const g of gateways) {
     gws.set(g.key, g)
     for (const ls of g.listenerSets) {
@@ -70,7 +80,7 @@ export const makeParentIndex = (gateways: ReadonlyArray<GatewayContext>): Parent
       })
     }
   }
-  return { gateways: gws, listenerSets: sets }
+  return { gateways: gws, listenerSets: sets, notAllowedListenerSets: notAllowed }
 }
 
 const namespaceAllowed = (snapshot: ResourceSnapshot, l: ListenerContext, routeNamespace: string): boolean => {
@@ -118,7 +128,21 @@ export const resolveParents = (
       candidates = gateway.listeners.filter((l) => l.parent.kind === "Gateway")
     } else if (kind === "ListenerSet") {
       const set = index.listenerSets.get(key(ns, ref.name))
-      if (set === undefined) continue
+      if (set === undefined) {
+        const owner = index.notAllowedListenerSets.get(key(ns, ref.name))
+        if (owner !== undefined) {
+          out.push({
+            parentRef: statusRef,
+            gateway: owner,
+            attachments: [],
+            failure: {
+              reason: Reason.NotAllowedByListeners,
+              message: `ListenerSet ${ns}/${ref.name} is not attached: Gateway ${owner.key} does not allow it (spec.allowedListeners)`
+            }
+          })
+        }
+        continue
+      }
       gateway = set.gateway
       candidates = gateway.listeners.filter(
         (l) => l.parent.kind === "ListenerSet" && l.parent.namespace === ns && l.parent.name === ref.name

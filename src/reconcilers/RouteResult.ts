@@ -28,11 +28,21 @@ export interface L4Entry {
   readonly rank: RankKey
 }
 
+export interface ListenerAttachment {
+  readonly listenerId: string
+  /** Effective hostnames on that listener (`*` = any). */
+  readonly hostnames: ReadonlyArray<string>
+}
+
 export interface RouteResult {
   readonly kind: string
   readonly namespace: string
   readonly name: string
+  /** Creation timestamp then `namespace/name`: the tie-break between routes. */
+  readonly age: ReadonlyArray<string>
   readonly parents: ReadonlyArray<RouteParentStatus>
+  /** Per parent (same order): the listeners that parent attached the route to. */
+  readonly parentAttachments: ReadonlyArray<ReadonlyArray<ListenerAttachment>>
   /** Listener ids this route is attached to (Accepted), for attachedRoutes. */
   readonly attachedListeners: ReadonlyArray<string>
   readonly http: ReadonlyArray<HttpEntry>

@@ -28,7 +28,7 @@ export const gatewayStatus = (g: GatewayContext, attached: ReadonlyMap<string, n
 
 export const listenerSetStatus = (ls: ListenerSetContext, attached: ReadonlyMap<string, number>) => ({
   conditions: ls.conditions,
-  listeners: ls.listeners.map((l) => ({ ...listenerStatus(l, attached), port: l.port }))
+  listeners: ls.listeners.map((l) => listenerStatus(l, attached))
 })
 
 const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)

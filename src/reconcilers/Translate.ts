@@ -13,6 +13,7 @@ import { reconcileGateways } from "./Gateway.ts"
 import { reconcileGatewayClasses } from "./GatewayClass.ts"
 import { reconcileGRPCRoute } from "./GRPCRoute.ts"
 import { reconcileHTTPRoute } from "./HTTPRoute.ts"
+import { resolveKindConflicts } from "./KindConflicts.ts"
 import { reconcileL4Route } from "./L4Routes.ts"
 import { makeParentIndex } from "./RouteParents.ts"
 import type { RouteResult } from "./RouteResult.ts"
@@ -91,14 +92,14 @@ export const reconcile = (snapshot: ResourceSnapshot, controllerName: string): R
     statuses.set(objectKey("GatewayClass", undefined, s.object.metadata.name), () => ({ conditions }))
   }
   const { gateways, rejectedListenerSets } = reconcileGateways(snapshot, classes)
-  const index = makeParentIndex(gateways)
-  const routes: Array<RouteResult> = [
+  const index = makeParentIndex(gateways, rejectedListenerSets)
+  const routes: ReadonlyArray<RouteResult> = resolveKindConflicts([
     ...snapshot.httpRoutes.map((r) => reconcileHTTPRoute(snapshot, index, r)),
     ...snapshot.grpcRoutes.map((r) => reconcileGRPCRoute(snapshot, index, r)),
     ...snapshot.tlsRoutes.map((r) => reconcileL4Route(snapshot, index, r)),
     ...snapshot.tcpRoutes.map((r) => reconcileL4Route(snapshot, index, r)),
     ...snapshot.udpRoutes.map((r) => reconcileL4Route(snapshot, index, r))
-  ]
+  ])
   const attached = new Map<string, number>()
   for (const r of routes) for (const id of r.attachedListeners) attached.set(id, (attached.get(id) ?? 0) + 1)
   for (const g of gateways) {
