@@ -156,7 +156,7 @@ const endpointsOf = (
     const port = (slice.ports ?? []).find(
       (p) => (p.name ?? "") === (svcPort.name ?? "") && (p.protocol ?? "TCP") === (svcPort.protocol ?? "TCP")
     )
-    if (port?.port === undefined) continue
+    if (port?.port === undefined || port.port < 1 || port.port > 65535) continue
     for (const ep of slice.endpoints ?? []) {
       const ready = ep.conditions?.ready
       const serving = ep.conditions?.serving ?? ready

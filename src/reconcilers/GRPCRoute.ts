@@ -96,6 +96,12 @@ export const reconcileGRPCRoute = (snapshot: ResourceSnapshot, index: ParentInde
       return
     }
     const filters = translateFilters(snapshot, route, i, (rule.filters ?? []) as ReadonlyArray<FilterInput>)
+    if (filters.unsupportedType !== undefined) {
+      dropped.push(
+        `rule ${i}: filter type ${filters.unsupportedType} is not supported (the rule is not served without it)`
+      )
+      return
+    }
     refFailures.push(...filters.refFailures)
     const common = {
       ...(filters.requestHeaders === undefined ? {} : { requestHeaders: filters.requestHeaders }),

@@ -68,6 +68,8 @@ export interface FilterResult {
   readonly unsupported?: RefFailure
   /** Filters that cannot be combined (e.g. RequestRedirect with URLRewrite). */
   readonly incompatible?: string
+  /** A filter type Portico does not implement (e.g. ExternalAuth): the rule is dropped, never served without it. */
+  readonly unsupportedType?: string
   /** Mirror backends that did not resolve. */
   readonly refFailures: ReadonlyArray<RefFailure>
 }
@@ -110,6 +112,7 @@ export const translateFilters = (
   let urlRewrite: UrlRewriteIR | undefined
   let cors: CorsIR | undefined
   let unsupported: RefFailure | undefined
+  let unsupportedType: string | undefined
   const types = new Set(filters.map((f) => f.type))
   const incompatible =
     types.has("RequestRedirect") && types.has("URLRewrite")
@@ -190,9 +193,7 @@ export const translateFilters = (
         break
       }
       default:
-        if (unsupported === undefined) {
-          unsupported = { reason: Reason.UnsupportedValue, message: `filter type ${f.type} is not supported` }
-        }
+        if (unsupportedType === undefined) unsupportedType = f.type
     }
   }
   return {
@@ -205,6 +206,7 @@ export const translateFilters = (
     ...(cors === undefined ? {} : { cors }),
     ...(extensionRefs.length === 0 ? {} : { extensionRefs }),
     ...(unsupported === undefined ? {} : { unsupported }),
-    ...(incompatible === undefined ? {} : { incompatible })
+    ...(incompatible === undefined ? {} : { incompatible }),
+    ...(unsupportedType === undefined ? {} : { unsupportedType })
   }
 }

@@ -80,6 +80,12 @@ const translateRule = (
   }
   const filters = translateFilters(snapshot, route, i, (rule.filters ?? []) as ReadonlyArray<FilterInput>)
   if (filters.incompatible !== undefined) return { dropped: filters.incompatible, reason: Reason.IncompatibleFilters }
+  if (filters.unsupportedType !== undefined) {
+    return {
+      dropped: `filter type ${filters.unsupportedType} is not supported (the rule is not served without it)`,
+      reason: Reason.UnsupportedValue
+    }
+  }
   refFailures.push(...filters.refFailures)
   const backendRefs = rule.backendRefs ?? []
   let body: Omit<HttpRouteIR, "name" | "source" | "match">

@@ -107,7 +107,12 @@ export const resolveParents = (
   parentRefs: ReadonlyArray<ParentRefInput>
 ): ReadonlyArray<ParentResult> => {
   const out: Array<ParentResult> = []
+  const seen = new Set<string>()
   for (const ref of parentRefs) {
+    // The same parentRef twice is one parent (the API server's CEL rule rejects it; files may not).
+    const identity = JSON.stringify([ref.group, ref.kind, ref.namespace, ref.name, ref.sectionName, ref.port])
+    if (seen.has(identity)) continue
+    seen.add(identity)
     const group = ref.group ?? GATEWAY_GROUP
     const kind = ref.kind ?? "Gateway"
     if (group !== GATEWAY_GROUP) continue

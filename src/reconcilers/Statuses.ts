@@ -41,5 +41,8 @@ export const routeStatus = (r: RouteResult, controllerName: string, previous: un
       : []
   const ours: Array<{ parentRef: unknown; controllerName: string; conditions: ReadonlyArray<Condition> }> =
     r.parents.map((p) => ({ parentRef: p.parentRef, controllerName, conditions: p.conditions }))
-  return { parents: [...others, ...ours] }
+  // Nothing of ours, now or before: the status is not ours to write.
+  const before = isRecord(previous) && Array.isArray(previous.parents) ? previous.parents.length : 0
+  if (ours.length === 0 && others.length === before) return previous
+  return { ...(isRecord(previous) ? previous : {}), parents: [...others, ...ours] }
 }

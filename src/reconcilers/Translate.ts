@@ -116,7 +116,6 @@ export const reconcile = (snapshot: ResourceSnapshot, controllerName: string): R
     )
   }
   for (const r of routes) {
-    if (r.parents.length === 0) continue
     statuses.set(objectKey(r.kind, r.namespace, r.name), (previous) => routeStatus(r, controllerName, previous))
   }
   for (const p of reconcileBackendTLSPolicies(snapshot, routes, controllerName)) {

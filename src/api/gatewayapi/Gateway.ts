@@ -19,6 +19,7 @@ import {
   SecretObjectReference,
   SectionName,
   TLSOptions,
+  uniqueBy,
   withDefault
 } from "./Shared.ts"
 
@@ -182,7 +183,11 @@ export type GatewaySpecTLSConfig = typeof GatewaySpecTLSConfig.Type
 
 export const GatewaySpec = Schema.Struct({
   gatewayClassName: ObjectName,
-  listeners: Schema.Array(Listener).check(minItems(1), maxItems(64)),
+  listeners: Schema.Array(Listener).check(
+    minItems(1),
+    maxItems(64),
+    uniqueBy<{ readonly name: string }>("name", (l) => l.name)
+  ),
   addresses: Schema.optionalKey(Schema.Array(GatewaySpecAddress).check(maxItems(16))),
   infrastructure: Schema.optionalKey(GatewayInfrastructure),
   allowedListeners: Schema.optionalKey(AllowedListeners),

@@ -2,7 +2,7 @@
 import { Schema } from "effect"
 import { ObjectMeta } from "../core/ObjectMeta.ts"
 import { listenerFields } from "./Gateway.ts"
-import { Group, Kind, maxItems, minItems, Namespace, ObjectName, withDefault } from "./Shared.ts"
+import { Group, Kind, maxItems, minItems, Namespace, ObjectName, uniqueBy, withDefault } from "./Shared.ts"
 
 /** A ListenerSet listener: the same fields as a Gateway Listener. */
 export const ListenerEntry = Schema.Struct(listenerFields)
@@ -18,7 +18,11 @@ export type ParentGatewayReference = typeof ParentGatewayReference.Type
 
 export const ListenerSetSpec = Schema.Struct({
   parentRef: ParentGatewayReference,
-  listeners: Schema.Array(ListenerEntry).check(minItems(1), maxItems(64))
+  listeners: Schema.Array(ListenerEntry).check(
+    minItems(1),
+    maxItems(64),
+    uniqueBy<{ readonly name: string }>("name", (l) => l.name)
+  )
 })
 export type ListenerSetSpec = typeof ListenerSetSpec.Type
 

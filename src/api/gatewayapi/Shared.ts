@@ -16,6 +16,21 @@ const plural = (n: number, word: string): string => `${n} ${n === 1 ? word : `${
 /** An array `maxItems`. */
 export const maxItems = (n: number) => Schema.isMaxLength(n, { expected: `at most ${plural(n, "item")}` })
 
+/** Items of a list keyed by one field (`x-kubernetes-list-type: map`): no two share the key. */
+export const uniqueBy = <A>(field: string, keyOf: (a: A) => string) =>
+  Schema.makeFilter<ReadonlyArray<A>>(
+    (items) => {
+      const seen = new Set<string>()
+      for (const item of items) {
+        const k = keyOf(item)
+        if (seen.has(k)) return `duplicate ${field} ${JSON.stringify(k)}: each item needs a distinct ${field}`
+        seen.add(k)
+      }
+      return true
+    },
+    { expected: `items with distinct ${field}s` }
+  )
+
 /** An array `minItems`. */
 export const minItems = (n: number) => Schema.isMinLength(n, { expected: `at least ${plural(n, "item")}` })
 
