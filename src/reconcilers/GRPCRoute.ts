@@ -4,13 +4,13 @@
  */
 import type { GRPCRoute } from "../api/gatewayapi/GRPCRoute.ts"
 import type { HttpRouteIR, RouteMatchIR } from "../ir/Xds.ts"
-import { type Condition, ConditionType, makeCondition, Reason } from "../status/Conditions.ts"
+import { Reason } from "../status/Conditions.ts"
 import { buildDestination, type RefFailure } from "./Destinations.ts"
-import { hostKey } from "./Hostnames.ts"
 import { type FilterInput, headerMutation, translateFilters } from "./HTTPFilters.ts"
+import { assembleHttpRoute } from "./HttpRouteAssembly.ts"
 import { re2Error } from "./Regex.ts"
-import { acceptedCondition, type ParentIndex, resolveParents } from "./RouteParents.ts"
-import { ageRank, type HttpEntry, type RankKey, type RouteResult, resolvedRefsCondition } from "./RouteResult.ts"
+import { type ParentIndex, resolveParents } from "./RouteParents.ts"
+import type { RankKey, RouteResult } from "./RouteResult.ts"
 import { namespaceOf, type ResourceSnapshot } from "./Snapshot.ts"
 
 type Rule = NonNullable<GRPCRoute["spec"]["rules"]>[number]
@@ -142,80 +142,21 @@ export const reconcileGRPCRoute = (snapshot: ResourceSnapshot, index: ParentInde
     }
     rules.push({ i, ...(rule.name === undefined ? {} : { ruleName: rule.name }), matches: ms, body })
   })
-  const ruleFailure =
-    rules.length === 0 && dropped.length > 0
-      ? { reason: Reason.UnsupportedValue, message: `no valid rule: ${dropped.join("; ")}` }
-      : undefined
-  const age = ageRank(gr.metadata.creationTimestamp, namespace, name)
-  const http: Array<HttpEntry> = []
-  const seen = new Set<string>()
-  const attached = new Set<string>()
-  const statuses = parents.map((p) => {
-    const conditions: Array<Condition> = [
-      acceptedCondition(p, gen, ruleFailure),
-      resolvedRefsCondition(refFailures, gen)
-    ]
-    if (p.failure === undefined && ruleFailure === undefined && dropped.length > 0) {
-      conditions.push(
-        makeCondition(
-          ConditionType.PartiallyInvalid,
-          "True",
-          "UnsupportedValue",
-          `Dropped Rule(s): ${dropped.join("; ")}`,
-          gen
-        )
-      )
-    }
-    if (p.failure === undefined && ruleFailure === undefined) {
-      for (const a of p.attachments) {
-        attached.add(a.listener.id)
-        if (!a.listener.programmed) continue
-        for (const host of a.hostnames) {
-          for (const r of rules) {
-            r.matches.forEach((m, j) => {
-              const routeName = `grpcroute/${namespace}/${name}/rule/${r.i}/match/${j}/${hostKey(host)}`
-              const k = `${a.listener.id}|${routeName}`
-              if (seen.has(k)) return
-              seen.add(k)
-              http.push({
-                listenerId: a.listener.id,
-                hostname: host,
-                rank: [...m.rank, ...age, r.i, j],
-                route: {
-                  name: routeName,
-                  source: {
-                    kind,
-                    namespace,
-                    name,
-                    rule: r.i,
-                    match: j,
-                    ...(r.ruleName === undefined ? {} : { ruleName: r.ruleName })
-                  },
-                  match: m.match,
-                  ...r.body
-                }
-              })
-            })
-          }
-        }
-      }
-    }
-    return { parentRef: p.parentRef, conditions }
-  })
-  const parentAttachments = parents.map((p) =>
-    p.failure === undefined && ruleFailure === undefined
-      ? p.attachments.map((a) => ({ listenerId: a.listener.id, hostnames: a.hostnames }))
-      : []
-  )
-  return {
+  return assembleHttpRoute({
     kind,
     namespace,
     name,
-    age,
-    parents: statuses,
-    parentAttachments,
-    attachedListeners: [...attached],
-    http,
-    l4: []
-  }
+    generation: gen,
+    creationTimestamp: gr.metadata.creationTimestamp,
+    parents,
+    rules: rules.map((r) => ({
+      index: r.i,
+      ...(r.ruleName === undefined ? {} : { ruleName: r.ruleName }),
+      matches: r.matches,
+      body: r.body
+    })),
+    dropped,
+    droppedReason: Reason.UnsupportedValue,
+    refFailures
+  })
 }

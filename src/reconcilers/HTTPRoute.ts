@@ -5,13 +5,13 @@
  */
 import type { HTTPRoute } from "../api/gatewayapi/HTTPRoute.ts"
 import type { HttpRouteIR, RouteMatchIR } from "../ir/Xds.ts"
-import { type Condition, ConditionType, makeCondition, Reason } from "../status/Conditions.ts"
+import { Reason } from "../status/Conditions.ts"
 import { buildDestination, type RefFailure } from "./Destinations.ts"
-import { hostKey } from "./Hostnames.ts"
 import { type FilterInput, headerMutation, translateFilters } from "./HTTPFilters.ts"
+import { assembleHttpRoute } from "./HttpRouteAssembly.ts"
 import { re2Error } from "./Regex.ts"
-import { acceptedCondition, type ParentIndex, resolveParents } from "./RouteParents.ts"
-import { ageRank, type HttpEntry, type RankKey, type RouteResult, resolvedRefsCondition } from "./RouteResult.ts"
+import { type ParentIndex, resolveParents } from "./RouteParents.ts"
+import type { RankKey, RouteResult } from "./RouteResult.ts"
 import { namespaceOf, type ResourceSnapshot } from "./Snapshot.ts"
 
 interface RuleOutcome {
@@ -159,80 +159,21 @@ export const reconcileHTTPRoute = (snapshot: ResourceSnapshot, index: ParentInde
       dropped.push(`rule ${i}: ${outcome.dropped}`)
     } else rules.push({ i, outcome })
   })
-  const ruleFailure =
-    rules.length === 0 && dropped.length > 0
-      ? { reason: droppedReason, message: `no valid rule: ${dropped.join("; ")}` }
-      : undefined
-  const age = ageRank(hr.metadata.creationTimestamp, namespace, name)
-  const http: Array<HttpEntry> = []
-  const seen = new Set<string>()
-  const attachedListeners = new Set<string>()
-  const statuses = parents.map((p) => {
-    const conditions: Array<Condition> = [
-      acceptedCondition(p, gen, ruleFailure),
-      resolvedRefsCondition(refFailures, gen)
-    ]
-    if (p.failure === undefined && ruleFailure === undefined && dropped.length > 0) {
-      conditions.push(
-        makeCondition(
-          ConditionType.PartiallyInvalid,
-          "True",
-          droppedReason,
-          `Dropped Rule(s): ${dropped.join("; ")}`,
-          gen
-        )
-      )
-    }
-    if (p.failure === undefined && ruleFailure === undefined) {
-      for (const a of p.attachments) {
-        attachedListeners.add(a.listener.id)
-        if (!a.listener.programmed) continue
-        for (const host of a.hostnames) {
-          for (const { i, outcome } of rules) {
-            for (const m of outcome.matches) {
-              const routeName = `httproute/${namespace}/${name}/rule/${i}/match/${m.index}/${hostKey(host)}`
-              const k = `${a.listener.id}|${routeName}`
-              if (seen.has(k)) continue
-              seen.add(k)
-              http.push({
-                listenerId: a.listener.id,
-                hostname: host,
-                rank: [...m.rank, ...age, i, m.index],
-                route: {
-                  name: routeName,
-                  source: {
-                    kind,
-                    namespace,
-                    name,
-                    rule: i,
-                    match: m.index,
-                    ...(outcome.ruleName === undefined ? {} : { ruleName: outcome.ruleName })
-                  },
-                  match: m.match,
-                  ...outcome.body
-                }
-              })
-            }
-          }
-        }
-      }
-    }
-    return { parentRef: p.parentRef, conditions }
-  })
-  const parentAttachments = parents.map((p) =>
-    p.failure === undefined && ruleFailure === undefined
-      ? p.attachments.map((a) => ({ listenerId: a.listener.id, hostnames: a.hostnames }))
-      : []
-  )
-  return {
+  return assembleHttpRoute({
     kind,
     namespace,
     name,
-    age,
-    parents: statuses,
-    parentAttachments,
-    attachedListeners: [...attachedListeners],
-    http,
-    l4: []
-  }
+    generation: gen,
+    creationTimestamp: hr.metadata.creationTimestamp,
+    parents,
+    rules: rules.map(({ i, outcome }) => ({
+      index: i,
+      ...(outcome.ruleName === undefined ? {} : { ruleName: outcome.ruleName }),
+      matches: outcome.matches,
+      body: outcome.body
+    })),
+    dropped,
+    droppedReason,
+    refFailures
+  })
 }
