@@ -169,7 +169,8 @@ const prepare = (raw: JsonObject, namespaced: boolean): JsonObject => {
   const metadata = object.metadata
   if (!namespaced || !isObject(metadata)) return object
   const namespace = metadata.namespace
-  if (typeof namespace === "string" && namespace !== "") return object
+  // Only an absent or empty namespace means "default"; any other non-string is left for the schema to reject.
+  if (namespace !== undefined && namespace !== "") return object
   return { ...object, metadata: { ...metadata, namespace: "default" } }
 }
 

@@ -165,7 +165,8 @@ export const translateObjects = (objects: ReadonlyArray<unknown>, options: Trans
     const compute = statuses.get(k)
     const metadata = isRecord(raw.metadata) ? raw.metadata : {}
     const printed = { ...raw, metadata: { ...metadata, name: String(metadata.name ?? "") } } as KubeObject
-    out.push(compute === undefined ? printed : { ...printed, status: compute(raw.status) })
+    const status = compute === undefined ? undefined : compute(raw.status)
+    out.push(status === undefined ? printed : { ...printed, status })
   }
   out.sort((a, b) => {
     const ka = KIND_ORDER.indexOf(a.kind)
