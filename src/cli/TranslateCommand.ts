@@ -4,7 +4,8 @@
  * API object with the status Portico computes, and the IR per Envoy fleet.
  *
  * Output is one sequence of documents: the objects (as `translateObjects` returns them, sorted),
- * then one `kind: IR` document. `-o yaml` prints them as a multi-document YAML stream; `-o json`
+ * then one `kind: IR` document, then (`--to xds`) one `kind: XdsConfig` document per fleet with
+ * its Envoy resources. `-o yaml` prints them as a multi-document YAML stream; `-o json`
  * prints one JSON `kind: List` whose `items` are the same documents. Conditions lose their
  * `lastTransitionTime`, so the same input always prints the same bytes.
  *
@@ -23,14 +24,16 @@ import {
   type TranslateResult,
   translateObjects
 } from "../reconcilers/Translate.ts"
+import { xdsConfigDocument } from "../xds/translate/ConfigDump.ts"
+import { translateFleet } from "../xds/translate/Fleet.ts"
 
-/** What to print: the objects with their status, the IR, or both. */
-export type Target = "status" | "ir"
+/** What to print: the objects with their status, the IR, the Envoy resources, or several. */
+export type Target = "status" | "ir" | "xds"
 export type OutputFormat = "yaml" | "json"
 
-const TARGETS: ReadonlyArray<Target> = ["status", "ir"]
+const TARGETS: ReadonlyArray<Target> = ["status", "ir", "xds"]
 
-/** Parses `--to` (`status`, `ir`, `status,ir`); `None` when it names anything else. */
+/** Parses `--to` (`status`, `ir`, `xds`, comma-separated); `None` when it names anything else. */
 export const parseTargets = (value: string): Option.Option<ReadonlyArray<Target>> => {
   const names = value
     .split(",")
@@ -105,10 +108,15 @@ export const redactSecrets = (ir: TranslateResult["ir"]): TranslateResult["ir"] 
   }
 })
 
-/** The documents to print, in order: objects (with status), then the IR document. */
+/**
+ * The documents to print, in order: objects (with status), the IR document, then one
+ * `kind: XdsConfig` per fleet (its listeners, routes, clusters, endpoints and secrets as Envoy's
+ * canonical JSON; private keys redacted like the IR's).
+ */
 export const outputDocuments = (result: TranslateResult, targets: ReadonlyArray<Target>): Array<unknown> => [
   ...(targets.includes("status") ? result.objects.map(stripTransitionTimes) : []),
-  ...(targets.includes("ir") ? [irDocument(redactSecrets(result.ir))] : [])
+  ...(targets.includes("ir") ? [irDocument(redactSecrets(result.ir))] : []),
+  ...(targets.includes("xds") ? result.ir.xds.fleets.map((fleet) => xdsConfigDocument(translateFleet(fleet))) : [])
 ]
 
 /** Renders documents as a YAML stream or as one JSON `kind: List`; ends with a newline unless empty. */
@@ -148,12 +156,12 @@ const outputFlag = Flag.Literals("output", ["yaml", "json"]).pipe(
 )
 
 const toFlag = Flag.String("to").pipe(
-  Flag.withMetavar("status,ir"),
+  Flag.withMetavar("status,ir,xds"),
   Flag.withDescription(
-    "What to print, comma-separated: status (every Gateway API object with the status Portico computes), ir (one kind: IR document with the IR per Envoy fleet); default status,ir"
+    "What to print, comma-separated: status (every Gateway API object with the status Portico computes), ir (one kind: IR document with the IR per Envoy fleet), xds (one kind: XdsConfig document per fleet with its Envoy listeners, routes, clusters, endpoints and secrets); default status,ir"
   ),
   Flag.withDefault("status,ir"),
-  Flag.filterMap(parseTargets, () => "status, ir, or both (status,ir)")
+  Flag.filterMap(parseTargets, () => "status, ir, xds, or several of them comma-separated (status,ir)")
 )
 
 const controllerNameFlag = Flag.String("controller-name").pipe(
@@ -202,7 +210,7 @@ export const translateCommand = Command.make(
   translate
 ).pipe(
   Command.withDescription(
-    "Translate Gateway API YAML offline: print every Gateway API object with the status Portico computes, and the IR per Envoy fleet. Exits 1 when the input cannot be read or an object violates its schema; 0 otherwise, whatever the statuses say."
+    "Translate Gateway API YAML offline: print every Gateway API object with the status Portico computes, the IR per Envoy fleet, and (--to xds) each fleet's Envoy resources. Exits 1 when the input cannot be read or an object violates its schema; 0 otherwise, whatever the statuses say."
   ),
   Command.withExamples([
     { command: "portico translate -f examples/standalone", description: "Translate a directory of YAML" },
@@ -213,6 +221,10 @@ export const translateCommand = Command.make(
     {
       command: "kubectl get gateway,httproute -A -o yaml | portico translate -f - --to ir -o json",
       description: "Read stdin, print the IR as JSON"
+    },
+    {
+      command: "portico translate -f examples/standalone --to xds",
+      description: "Print the Envoy listeners, routes, clusters, endpoints and secrets of each fleet"
     },
     {
       command: "portico translate -f manifests/ --controller-name example.com/gateway-controller",

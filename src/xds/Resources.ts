@@ -9,6 +9,13 @@ import type { Listener } from "./proto/envoy/config/listener/v3/listener_pb.ts"
 import type { RouteConfiguration } from "./proto/envoy/config/route/v3/route_pb.ts"
 import type { Secret } from "./proto/envoy/extensions/transport_sockets/tls/v3/secret_pb.ts"
 
+/**
+ * The cluster that never exists: an invalid backend's share of traffic is routed to it, and Envoy
+ * answers that share with the route's cluster_not_found_response_code (500); tcp_proxy/udp_proxy
+ * close the connection. Snapshot consistency checks must not require it in CDS.
+ */
+export const INVALID_BACKEND_CLUSTER = "portico/invalid-backend"
+
 export interface FleetResources {
   /** The fleet (`envoy-<gw-ns>-<gw>-<hash8>`): Envoys whose node.cluster is this name get these resources. */
   readonly fleet: string

@@ -37,7 +37,7 @@ import { RouteSchema as UdpRouteSchema } from "./proto/envoy/extensions/filters/
 import { UdpProxyConfigSchema } from "./proto/envoy/extensions/filters/udp/udp_proxy/v3/udp_proxy_pb.ts"
 import { SdsSecretConfigSchema, SecretSchema } from "./proto/envoy/extensions/transport_sockets/tls/v3/secret_pb.ts"
 import { pack, TypeUrl, unpack } from "./Registry.ts"
-import type { FleetResources } from "./Resources.ts"
+import { type FleetResources, INVALID_BACKEND_CLUSTER } from "./Resources.ts"
 
 /** The short name of each resource type, as errors and logs spell it. */
 export const ResourceKind = Schema.Literals([
@@ -72,14 +72,8 @@ export const isTypeUrl = (value: string): value is TypeUrl => Object.hasOwn(kind
 export const ResourceRef = Schema.Struct({ kind: ResourceKind, name: Schema.String })
 export type ResourceRef = typeof ResourceRef.Type
 
-/**
- * Cluster names that resources reference on purpose and that are never defined: the translators
- * send an invalid backend's share of traffic to `portico/invalid-backend` (INVALID_BACKEND_CLUSTER
- * in src/xds/translate/Destination.ts), which Envoy answers with the route's
- * cluster_not_found_response_code (500) and tcp_proxy/udp_proxy by closing the connection. The
- * consistency check does not require them.
- */
-export const UNDEFINED_CLUSTER_NAMES: ReadonlySet<string> = new Set(["portico/invalid-backend"])
+/** Cluster names that resources reference on purpose and that are never defined (see Resources.ts). */
+export const UNDEFINED_CLUSTER_NAMES: ReadonlySet<string> = new Set([INVALID_BACKEND_CLUSTER])
 
 const showRef = (ref: ResourceRef): string => `${ref.kind} ${JSON.stringify(ref.name)}`
 

@@ -121,7 +121,7 @@ describe("portico translate", () => {
   })
 
   it("rejects an unknown --to", () => {
-    const run = portico(["translate", "-f", join(dir, "input"), "--to", "xds"])
+    const run = portico(["translate", "-f", join(dir, "input"), "--to", "envoy"])
     expect(run.code).not.toBe(0)
     expect(run.stdout).not.toContain("apiVersion:")
     expect(run.stdout + run.stderr).toContain("--to")
@@ -302,7 +302,7 @@ describe("translate output", () => {
     expect(parseTargets("status,ir")).toEqual(Option.some(["status", "ir"]))
     expect(parseTargets("ir, status")).toEqual(Option.some(["status", "ir"]))
     expect(parseTargets("ir")).toEqual(Option.some(["ir"]))
-    expect(parseTargets("status,xds")).toEqual(Option.none())
+    expect(parseTargets("status,envoy")).toEqual(Option.none())
     expect(parseTargets(",")).toEqual(Option.none())
   })
 
