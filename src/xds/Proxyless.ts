@@ -21,7 +21,7 @@
  *   INVALID_BACKEND_CLUSTER instead, so its calls fail (UNAVAILABLE) and other routes keep working;
  * - a retry policy with `num_retries: 0` (gRPC rejects it) is dropped: zero retries is no retry.
  * Clusters and endpoints are the fleet's own (EDS, round robin): the routes name the same ones;
- * endpoint assignments get the locality and locality weight gRPC requires (withGrpcLocalities).
+ * their endpoint groups always carry the locality and weight gRPC requires (Endpoint.ts).
  * Not covered: clusters with upstream TLS (BackendTLSPolicy) carry an UpstreamTlsContext with
  * inline/SDS certificates, which gRPC only accepts through certificate provider instances.
  *
@@ -29,13 +29,8 @@
  * listener here is a pure function of its name, so it only changes when its route configuration
  * name does, and a changed listener always comes with a route configuration that is new to it.
  */
-import { clone, create } from "@bufbuild/protobuf"
+import { create } from "@bufbuild/protobuf"
 import type { FleetXds, HttpRouteIR } from "../ir/Xds.ts"
-import { LocalitySchema } from "./proto/envoy/config/core/v3/base_pb.ts"
-import {
-  type ClusterLoadAssignment,
-  ClusterLoadAssignmentSchema
-} from "./proto/envoy/config/endpoint/v3/endpoint_pb.ts"
 import { type Listener, ListenerSchema } from "./proto/envoy/config/listener/v3/listener_pb.ts"
 import { type Route, RouteActionSchema } from "./proto/envoy/config/route/v3/route_components_pb.ts"
 import type { RouteConfiguration } from "./proto/envoy/config/route/v3/route_pb.ts"
@@ -149,30 +144,12 @@ export const proxylessResources = (fleet: FleetXds): ProxylessResources => {
   }
 }
 
-/**
- * gRPC (A27) requires every LocalityLbEndpoints to have a locality and skips those without a
- * load_balancing_weight: give the ones without them an empty locality (Envoy's default) and weight
- * 1. Envoy ignores locality weights unless the cluster is locality-weighted, and those (UDP) set
- * them already.
- */
-export const withGrpcLocalities = (assignment: ClusterLoadAssignment): ClusterLoadAssignment => {
-  if (assignment.endpoints.every((e) => e.locality !== undefined && e.loadBalancingWeight !== undefined))
-    return assignment
-  const copy = clone(ClusterLoadAssignmentSchema, assignment)
-  for (const e of copy.endpoints) {
-    e.locality ??= create(LocalitySchema, {})
-    e.loadBalancingWeight ??= 1
-  }
-  return copy
-}
-
 /** `resources` plus the proxyless listeners and route configurations of `fleet`, lists sorted by name. */
 export const withProxyless = (resources: FleetResources, fleet: FleetXds): FleetResources => {
   const extra = proxylessResources(fleet)
   if (extra.listeners.length === 0) return resources
   return {
     ...resources,
-    endpoints: resources.endpoints.map(withGrpcLocalities),
     listeners: [...resources.listeners, ...extra.listeners].sort(byName),
     routes: [...resources.routes, ...extra.routes].sort(byName)
   }

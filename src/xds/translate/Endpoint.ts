@@ -54,8 +54,12 @@ const backendLabel = (setting: DestinationSettingIR): string =>
 
 const localities = (plan: ClusterPlan): Array<LocalityInit> => {
   if (!plan.localityWeighted) {
+    // Every group names a locality (empty = Envoy's default) with weight 1: gRPC's xDS clients (A27)
+    // reject groups without a locality and skip those without a weight; Envoy ignores locality
+    // weights unless the cluster is locality-weighted.
     return byZone(plan.backends.flatMap((b) => b.setting.endpoints)).map(([zone, endpoints]) => ({
-      ...(zone === undefined ? {} : { locality: { zone } }),
+      locality: zone === undefined ? {} : { zone },
+      loadBalancingWeight: 1,
       lbEndpoints: endpoints.map(lbEndpoint)
     }))
   }
