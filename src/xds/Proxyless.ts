@@ -16,9 +16,13 @@
  * narrowed to what gRPC accepts:
  * - `typed_per_filter_config` is dropped (the chain has only the router; gRPC rejects
  *   non-optional per-route configs of filters it does not know);
- * - a `direct_response` (all backends invalid: Envoy answers 500) is not a gRPC route action
- *   (gRPC NACKs the whole RouteConfiguration): such a route names the never-defined
- *   INVALID_BACKEND_CLUSTER instead, so its calls fail (UNAVAILABLE) and other routes keep working;
+ * - invalid backends: a `direct_response` (all backends invalid: Envoy answers 500) is not a gRPC
+ *   route action (gRPC NACKs the whole RouteConfiguration), and the never-defined
+ *   INVALID_BACKEND_CLUSTER that answers an invalid share with 500 in Envoy would stall a gRPC
+ *   client: it applies no new configuration until every named cluster has arrived or its 15 s
+ *   does-not-exist timer fired. So both name PROXYLESS_NO_BACKEND_CLUSTER instead, a real EDS
+ *   cluster without endpoints, served only when a route names it: its calls fail at once
+ *   (UNAVAILABLE) and the other routes keep working;
  * - a retry policy with `num_retries: 0` (gRPC rejects it) is dropped: zero retries is no retry.
  * Clusters and endpoints are the fleet's own (EDS, round robin): the routes name the same ones;
  * their endpoint groups always carry the locality and weight gRPC requires (Endpoint.ts).
@@ -31,6 +35,11 @@
  */
 import { create } from "@bufbuild/protobuf"
 import type { FleetXds, HttpRouteIR } from "../ir/Xds.ts"
+import { type Cluster, Cluster_DiscoveryType, ClusterSchema } from "./proto/envoy/config/cluster/v3/cluster_pb.ts"
+import {
+  type ClusterLoadAssignment,
+  ClusterLoadAssignmentSchema
+} from "./proto/envoy/config/endpoint/v3/endpoint_pb.ts"
 import { type Listener, ListenerSchema } from "./proto/envoy/config/listener/v3/listener_pb.ts"
 import { type Route, RouteActionSchema } from "./proto/envoy/config/route/v3/route_components_pb.ts"
 import type { RouteConfiguration } from "./proto/envoy/config/route/v3/route_pb.ts"
@@ -38,12 +47,16 @@ import { HttpConnectionManagerSchema } from "./proto/envoy/extensions/filters/ne
 import { pack } from "./Registry.ts"
 import { type FleetResources, INVALID_BACKEND_CLUSTER } from "./Resources.ts"
 import { adsConfigSource } from "./translate/Ads.ts"
+import { CONNECT_TIMEOUT_MS } from "./translate/Cluster.ts"
 import { router } from "./translate/filters/Router.ts"
 import { translateListener } from "./translate/Listener.ts"
 import { type RouteContext, translateRouteConfig } from "./translate/Route.ts"
 
 /** The prefix of every proxyless RouteConfiguration name. */
 export const PROXYLESS_ROUTE_PREFIX = "proxyless/"
+
+/** What gRPC clients are sent for invalid backends: a cluster that exists and has no endpoints. */
+export const PROXYLESS_NO_BACKEND_CLUSTER = "portico/proxyless-no-backend"
 
 /** The route kinds a gRPC client is served. */
 const GRPC_ROUTE_KIND = "GRPCRoute"
@@ -53,6 +66,9 @@ export interface ProxylessResources {
   readonly listeners: ReadonlyArray<Listener>
   /** Their route configurations (`proxyless/<authority>`), sorted by name. */
   readonly routes: ReadonlyArray<RouteConfiguration>
+  /** PROXYLESS_NO_BACKEND_CLUSTER when a route names it, else nothing. */
+  readonly clusters: ReadonlyArray<Cluster>
+  readonly endpoints: ReadonlyArray<ClusterLoadAssignment>
 }
 
 interface Served {
@@ -87,15 +103,47 @@ const forGrpc = (route: Route): Route => {
     route.action = {
       case: "route",
       value: create(RouteActionSchema, {
-        clusterSpecifier: { case: "cluster", value: INVALID_BACKEND_CLUSTER }
+        clusterSpecifier: { case: "cluster", value: PROXYLESS_NO_BACKEND_CLUSTER }
       })
     }
   } else if (route.action.case === "route") {
-    const retry = route.action.value.retryPolicy
-    if (retry !== undefined && retry.numRetries === 0) route.action.value.retryPolicy = undefined
+    const action = route.action.value
+    const retry = action.retryPolicy
+    if (retry !== undefined && retry.numRetries === 0) action.retryPolicy = undefined
+    const specifier = action.clusterSpecifier
+    if (specifier.case === "cluster" && specifier.value === INVALID_BACKEND_CLUSTER) {
+      specifier.value = PROXYLESS_NO_BACKEND_CLUSTER
+    } else if (specifier.case === "weightedClusters") {
+      for (const cluster of specifier.value.clusters)
+        if (cluster.name === INVALID_BACKEND_CLUSTER) cluster.name = PROXYLESS_NO_BACKEND_CLUSTER
+    }
   }
   return route
 }
+
+/** Whether a route configuration names PROXYLESS_NO_BACKEND_CLUSTER. */
+const namesNoBackend = (config: RouteConfiguration): boolean =>
+  config.virtualHosts.some((vh) =>
+    vh.routes.some((route) => {
+      if (route.action.case !== "route") return false
+      const specifier = route.action.value.clusterSpecifier
+      return specifier.case === "cluster"
+        ? specifier.value === PROXYLESS_NO_BACKEND_CLUSTER
+        : specifier.case === "weightedClusters" &&
+            specifier.value.clusters.some((c) => c.name === PROXYLESS_NO_BACKEND_CLUSTER)
+    })
+  )
+
+/** The EDS cluster without endpoints that invalid backends name for gRPC clients. */
+const noBackendCluster = (): { readonly cluster: Cluster; readonly endpoints: ClusterLoadAssignment } => ({
+  cluster: create(ClusterSchema, {
+    name: PROXYLESS_NO_BACKEND_CLUSTER,
+    clusterDiscoveryType: { case: "type", value: Cluster_DiscoveryType.EDS },
+    edsClusterConfig: { edsConfig: adsConfigSource(), serviceName: PROXYLESS_NO_BACKEND_CLUSTER },
+    connectTimeout: { seconds: BigInt(CONNECT_TIMEOUT_MS / 1000) }
+  }),
+  endpoints: create(ClusterLoadAssignmentSchema, { clusterName: PROXYLESS_NO_BACKEND_CLUSTER })
+})
 
 const routeConfigFor = (authority: string, served: Served): RouteConfiguration => {
   const config = translateRouteConfig(
@@ -138,19 +186,27 @@ export const proxylessResources = (fleet: FleetXds): ProxylessResources => {
     if (!byAuthority.has(withPort)) byAuthority.set(withPort, served)
   }
   const authorities = [...byAuthority.entries()]
+  const routes = authorities.map(([authority, served]) => routeConfigFor(authority, served)).sort(byName)
+  const noBackend = routes.some(namesNoBackend) ? [noBackendCluster()] : []
   return {
     listeners: authorities.map(([authority]) => apiListener(authority)).sort(byName),
-    routes: authorities.map(([authority, served]) => routeConfigFor(authority, served)).sort(byName)
+    routes,
+    clusters: noBackend.map((r) => r.cluster),
+    endpoints: noBackend.map((r) => r.endpoints)
   }
 }
 
-/** `resources` plus the proxyless listeners and route configurations of `fleet`, lists sorted by name. */
+/** `resources` plus what gRPC clients of `fleet` need (proxylessResources), lists sorted by name. */
 export const withProxyless = (resources: FleetResources, fleet: FleetXds): FleetResources => {
   const extra = proxylessResources(fleet)
   if (extra.listeners.length === 0) return resources
   return {
     ...resources,
     listeners: [...resources.listeners, ...extra.listeners].sort(byName),
-    routes: [...resources.routes, ...extra.routes].sort(byName)
+    routes: [...resources.routes, ...extra.routes].sort(byName),
+    clusters: [...resources.clusters, ...extra.clusters].sort(byName),
+    endpoints: [...resources.endpoints, ...extra.endpoints].sort((a, b) =>
+      a.clusterName < b.clusterName ? -1 : a.clusterName > b.clusterName ? 1 : 0
+    )
   }
 }

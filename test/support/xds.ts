@@ -125,9 +125,9 @@ export const envoyViolations = (resources: FleetResources): Array<string> => {
   const clusterRef = (where: string, name: string) => {
     if (name !== INVALID_BACKEND_CLUSTER && !clusterNames.has(name)) out.push(`${where}: unknown cluster ${name}`)
   }
-  const addresses = resources.listeners.map((l) =>
-    JSON.stringify(l.address === undefined ? null : toJson(AddressSchema, l.address, { registry }))
-  )
+  const addresses = resources.listeners
+    .filter((l) => l.apiListener === undefined)
+    .map((l) => JSON.stringify(l.address === undefined ? null : toJson(AddressSchema, l.address, { registry })))
   for (const a of duplicates(addresses)) out.push(`two listeners on ${a}`)
 
   for (const [schema, message] of all) {
@@ -242,7 +242,9 @@ export const envoyViolations = (resources: FleetResources): Array<string> => {
     const inspector = listener.listenerFilters.some((f) => f.name === "envoy.filters.listener.tls_inspector")
     if (usesSni && !inspector) out.push(`${where}: server_names without the TLS inspector`)
     const udp = listener.address?.address.case === "socketAddress" && listener.address.address.value.protocol === 1
-    if (!udp && listener.filterChains.length === 0 && listener.defaultFilterChain === undefined) {
+    // An API listener (proxyless gRPC) has its connection manager in api_listener, no chains.
+    const api = listener.apiListener !== undefined
+    if (!udp && !api && listener.filterChains.length === 0 && listener.defaultFilterChain === undefined) {
       out.push(`${where}: no filter chains`)
     }
     // Every per-route filter config names a filter in the chain of the connection manager serving it.

@@ -111,6 +111,48 @@ describe("ADS state of the world", () => {
     )
   )
 
+  it.live("resends an unchanged resource the client unsubscribed from and subscribes to again", () =>
+    withAds(
+      Effect.gen(function* () {
+        const cache = yield* SnapshotCache
+        yield* cache.setResources(twoListenerFleet("f"))
+        const c = yield* sotwClient((yield* AdsServer).address, node("f"))
+        yield* c.send({ typeUrl: TypeUrl.ClusterLoadAssignment, resourceNames: ["a", "b"] })
+        const both = yield* c.next()
+        expectType(both, TypeUrl.ClusterLoadAssignment, ["a", "b"])
+        // The ACK drops "b" (a client forgets what it unsubscribes from): nothing to send.
+        yield* c.send(sotwAck(both, ["a"]))
+        yield* c.silence(100)
+        // Subscribing to "b" again, unchanged since: it must come again, or the client waits forever.
+        yield* c.send(sotwAck(both, ["a", "b"]))
+        expectType(yield* c.next(), TypeUrl.ClusterLoadAssignment, ["a", "b"])
+      })
+    )
+  )
+
+  it.live("CDS: a newly named cluster that does not exist is answered by a response without it", () =>
+    withAds(
+      Effect.gen(function* () {
+        const cache = yield* SnapshotCache
+        yield* cache.setResources(twoListenerFleet("f"))
+        const c = yield* sotwClient((yield* AdsServer).address, node("f"))
+        yield* c.send({ typeUrl: TypeUrl.Cluster, resourceNames: ["a"] })
+        const a = yield* c.next()
+        expectType(a, TypeUrl.Cluster, ["a"])
+        yield* c.send(sotwAck(a, ["a"]))
+        yield* c.silence(100)
+        // For CDS (and LDS) a response that omits a subscribed name says it does not exist.
+        yield* c.send(sotwAck(a, ["a", "missing"]))
+        const answer = yield* c.next()
+        expectType(answer, TypeUrl.Cluster, ["a"])
+        expect(answer.nonce).not.toBe(a.nonce)
+        // Asking again for the same names is an ACK, not a new question.
+        yield* c.send(sotwAck(answer, ["a", "missing"]))
+        yield* c.silence(100)
+      })
+    )
+  )
+
   it.live("never resends what the client ACKed, not even for an identical new snapshot", () =>
     withAds(
       Effect.gen(function* () {

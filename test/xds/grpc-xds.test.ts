@@ -11,6 +11,7 @@
  * share is ~1.8 points, so ±5 points is > 2.7 sigma.
  */
 import { create } from "@bufbuild/protobuf"
+import * as grpc from "@grpc/grpc-js"
 import { Effect, Exit, Layer, ManagedRuntime, Scope } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { FleetXds } from "../../src/ir/Xds.ts"
@@ -266,5 +267,37 @@ describe("proxyless gRPC with @grpc/grpc-js-xds", () => {
     await publish(good)
     await until("ping", (backend) => backend === "beta")
     expect(await tally(20, "ping")).toEqual({ beta: 20 })
+  })
+
+  it("f: a method whose only backend is missing fails UNAVAILABLE; the other methods keep working", async () => {
+    const rules = routeRules([{ name: "beta" }]).map((rule, i) =>
+      i === 2 ? { ...rule, backendRefs: [ref("missing")] } : rule
+    )
+    const result = translateObjects([...gatewayObjects, ...env.backends.flatMap(service), grpcRoute("echo", rules)])
+    const fleet = result.ir.xds.fleets[0]
+    if (fleet === undefined) throw new Error("no fleet")
+    await publish(resourcesOf(fleet))
+    const failure = async () => {
+      try {
+        await client.call("bye")
+        return undefined
+      } catch (error) {
+        return (error as { code?: number }).code
+      }
+    }
+    const deadline = Date.now() + 8000
+    let code = await failure()
+    while (code === undefined && Date.now() < deadline) {
+      await sleep(50)
+      code = await failure()
+    }
+    expect(code).toBe(grpc.status.UNAVAILABLE)
+    expect(await tally(10, "hello")).toEqual({ alpha: 10 })
+    expect(await tally(10, "ping")).toEqual({ beta: 10 })
+    // Fixing the backend recovers the method.
+    await publish(resourcesOf(translate(env.backends, [{ name: "beta" }])))
+    const fixedBy = Date.now() + 8000
+    while ((await failure()) !== undefined && Date.now() < fixedBy) await sleep(50)
+    expect(await tally(10, "bye")).toEqual({ beta: 10 })
   })
 })

@@ -275,6 +275,9 @@ export class AdsStreamCore {
       st.wildcard && view === items?.items
         ? items.version
         : versionOfEntries(entries.map(([name, held]) => [name, held.version] as const))
+    // A newly subscribed name that does not exist is answered by a response without it (see TypeState.grew).
+    const answersAbsence = st.grew && WILDCARD_TYPES.has(typeUrl) && [...st.subscribed].some((name) => !view.has(name))
+    st.grew = false
     const changedNames = entries
       .filter(([name, held]) => {
         const before = st.known.get(name)
@@ -288,13 +291,13 @@ export class AdsStreamCore {
         st.everSent = true
         return []
       }
-      if (entries.length === 0 && !st.wildcard) return []
+      if (entries.length === 0 && !st.wildcard && !answersAbsence) return []
     } else {
       const included = new Set(names)
       const differs =
         entries.some(([name, held]) => st.known.get(name)?.version !== held.version || st.forced.has(name)) ||
         (WILDCARD_TYPES.has(typeUrl) && [...st.known.keys()].some((name) => st.wants(name) && !included.has(name)))
-      if (!differs) return []
+      if (!differs && !answersAbsence) return []
     }
     const nonce = this.nextNonce()
     out.responses.push({

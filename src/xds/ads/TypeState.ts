@@ -43,6 +43,13 @@ export class TypeState {
   readonly forced: Set<string> = new Set()
   /** Delta: subscribed names already reported as absent (removed_resources). */
   readonly absent: Set<string> = new Set()
+  /**
+   * SotW: the latest request subscribed to names it had not asked for before. When one of them
+   * does not exist, the next response must go out even if nothing in it changed: for LDS and CDS
+   * a response without a subscribed name is how the client learns that it does not exist (else
+   * it waits for its does-not-exist timer, 15 s in gRPC, before applying a config naming it).
+   */
+  grew = false
 
   /** Whether the client wants `name`. */
   wants(name: string): boolean {
@@ -65,10 +72,13 @@ export class TypeState {
   applySotw(typeUrl: string, names: ReadonlyArray<string>, versionInfo: string): void {
     if (!this.started && versionInfo !== "") this.clientVersion = versionInfo
     const explicit = names.filter((name) => name !== "*")
+    if (explicit.some((name) => !this.subscribed.has(name))) this.grew = true
     if (explicit.length > 0) this.namedBefore = true
     this.wildcard = names.includes("*") || (names.length === 0 && WILDCARD_TYPES.has(typeUrl) && !this.namedBefore)
     this.subscribed = new Set(explicit)
     this.started = true
+    // A client drops what it unsubscribes from: subscribing again must resend it even if unchanged.
+    for (const name of [...this.known.keys()]) if (!this.wants(name)) this.known.delete(name)
   }
 
   /** Delta: a request changes the subscription; the first one may declare what the client already holds. */

@@ -14,6 +14,12 @@
  * `per_try_timeout` when the rule retries; without retries there is one attempt, so the route
  * timeout is the smaller of the two.
  *
+ * GRPCRoute rules have no timeouts in Gateway API, and Envoy's default route timeout (15 s from
+ * the end of the request) would cut every longer server-streaming or bidirectional call. gRPC
+ * carries its own deadline: a gRPC route disables the route timeout and bounds the stream by the
+ * client's `grpc-timeout` header instead (`max_stream_duration.grpc_timeout_header_max: 0s`, i.e.
+ * the header's value without a cap), which is also how gRPC's own xDS clients read it (A31).
+ *
  * Retries (Gateway API rule `retry`): connection failures, refused streams and resets are always
  * retried (Gateway API: implementations retry connection errors when a retry stanza is
  * configured), plus the listed status codes; `attempts` is `num_retries`; `backoff` the base
@@ -117,7 +123,12 @@ const limitMs = (value: string | undefined): number | undefined => {
   return ms === undefined ? undefined : ms === 0 ? Number.POSITIVE_INFINITY : ms
 }
 
+/** A gRPC route's deadline comes from the client (see the module comment). */
+const GRPC_DEADLINE = { timeout: durationOfMs(0), maxStreamDuration: { grpcTimeoutHeaderMax: durationOfMs(0) } }
+
 const timeoutAndRetryFields = (route: HttpRouteIR) => {
+  if (route.source.kind === "GRPCRoute" && route.timeouts === undefined && route.retry === undefined)
+    return GRPC_DEADLINE
   const request = limitMs(route.timeouts?.request)
   const backend = limitMs(route.timeouts?.backendRequest)
   const retry = route.retry
