@@ -68,8 +68,12 @@ setup: $(NODE_DEP) $(STAMPS)/npm $(STAMPS)/proto ## Install Node (if needed) and
 proto: $(NODE_DEP) $(STAMPS)/proto-versions ## Regenerate the Envoy v3 protobuf-es code in src/xds/proto/ (setup does it when needed)
 	$(generate_proto)
 
-run: setup ## Run the main job on the embedded default (standalone translate of examples/standalone)
-	@node src/main.ts translate -f examples/standalone
+run: setup ## Run the main job: standalone `portico serve` on examples/standalone (xDS on 127.0.0.1:18000)
+	@echo ">> portico serve --path examples/standalone (Ctrl-C stops it). In another shell:"
+	@echo "     npx portico bootstrap --gateway default/eg > bootstrap.yaml && envoy -c bootstrap.yaml"
+	@echo "     python3 -m http.server 3000    # the backend (any HTTP server on 127.0.0.1:3000)"
+	@echo "     curl -H 'Host: www.example.com' http://127.0.0.1:8888/"
+	@node src/main.ts serve --provider file --path examples/standalone
 
 typecheck: setup ## Type-check with TypeScript 7
 	@echo ">> tsc"
