@@ -27,7 +27,7 @@ PROTO_OUT     := src/xds/proto
 PROTO_SOURCES := buf.yaml buf.gen.yaml $(wildcard proto/*/*.proto)
 PROTO_TOOLS   := @grpc/grpc-js-xds @bufbuild/buf @bufbuild/protoc-gen-es @bufbuild/protobuf
 
-.PHONY: help setup run test typecheck lint format unit golden translate clean proto FORCE
+.PHONY: help setup run test typecheck lint format unit golden translate clean proto manifests FORCE
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -74,6 +74,9 @@ run: setup ## Run the main job: standalone `portico serve` on examples/standalon
 	@echo "     python3 -m http.server 3000    # the backend (any HTTP server on 127.0.0.1:3000)"
 	@echo "     curl -H 'Host: www.example.com' http://127.0.0.1:8888/"
 	@node src/main.ts serve --provider file --path examples/standalone
+
+manifests: setup ## Write release/install.yaml (controller install: namespace, RBAC, Deployment, Service, CRDs)
+	@node src/main.ts synth -o release
 
 typecheck: setup ## Type-check with TypeScript 7
 	@echo ">> tsc"
