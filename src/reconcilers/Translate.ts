@@ -56,6 +56,11 @@ export interface TranslateResult {
   readonly ignored: ReadonlyArray<string>
   /** The IR per fleet. */
   readonly ir: { readonly xds: XdsIR; readonly infra: InfraIR }
+  /**
+   * Our status of each Gateway API object as a function of its current status (keyed
+   * `kind/namespace/name`): what a status writer recomputes after a conflict.
+   */
+  readonly statuses: ReadonlyMap<string, (previous: unknown) => unknown>
 }
 
 export const DEFAULT_CONTROLLER_NAME = "gateway.envoyproxy.io/gatewayclass-controller"
@@ -73,7 +78,7 @@ const KIND_ORDER = [
   "BackendTLSPolicy"
 ]
 
-const objectKey = (kind: string, namespace: string | undefined, name: string): string =>
+export const objectKey = (kind: string, namespace: string | undefined, name: string): string =>
   `${kind}/${namespace ?? ""}/${name}`
 
 export interface Reconciled {
@@ -176,5 +181,5 @@ export const translateObjects = (objects: ReadonlyArray<unknown>, options: Trans
     const nb = `${b.metadata.namespace ?? ""}/${b.metadata.name}`
     return na < nb ? -1 : na > nb ? 1 : 0
   })
-  return { objects: out, errors, ignored: [...ignored].sort(), ir }
+  return { objects: out, errors, ignored: [...ignored].sort(), ir, statuses }
 }

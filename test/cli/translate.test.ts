@@ -291,7 +291,7 @@ describe("translate output", () => {
       },
       infra: { fleets: [] }
     }
-    const printed = renderDocuments(outputDocuments({ objects: [], errors: [], ignored: [], ir }, ["ir"]), "yaml")
+    const printed = renderDocuments(outputDocuments({ objects: [], errors: [], ignored: [], ir, statuses: new Map() }, ["ir"]), "yaml")
     expect(printed).not.toContain("SECRET-KEY")
     expect(printed).toContain('privateKey: "[redacted: 10 bytes, see Secret default/cert]"')
     expect(printed).toContain("certificateChain: CHAIN")
@@ -354,7 +354,8 @@ describe("translate output", () => {
       ],
       errors: [],
       ignored: [],
-      ir: { xds: { fleets: [] }, infra: { fleets: [] } }
+      ir: { xds: { fleets: [] }, infra: { fleets: [] } },
+      statuses: new Map()
     }
     const documents = outputDocuments(result, ["status", "ir"])
     const yaml = renderDocuments(documents, "yaml")
