@@ -27,7 +27,7 @@ PROTO_OUT     := src/xds/proto
 PROTO_SOURCES := buf.yaml buf.gen.yaml $(wildcard proto/*/*.proto)
 PROTO_TOOLS   := @grpc/grpc-js-xds @bufbuild/buf @bufbuild/protoc-gen-es @bufbuild/protobuf
 
-.PHONY: help setup run test typecheck lint format unit golden translate clean proto manifests FORCE
+.PHONY: help setup run test typecheck lint format unit golden translate clean proto manifests envtest clean-envtest FORCE
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -89,11 +89,17 @@ lint: setup ## Lint and check formatting with Biome
 format: setup ## Rewrite files with Biome's formatter and safe fixes
 	@$(BIN)/biome check --write .
 
-unit: setup ## Run the vitest suite only
+envtest: ## Find or build (first time only, ~10 min) kube-apiserver + etcd for the Kubernetes integration tests
+	@dir="$$(bash scripts/envtest.sh)"; echo ">> envtest binaries: $$dir"
+
+clean-envtest: ## Remove the Go-built kube-apiserver + etcd cache (outside the clone)
+	rm -rf "$${XDG_CACHE_HOME:-$$HOME/.cache}/portico/envtest"
+
+unit: setup envtest ## Run the vitest suite only (builds the envtest binaries first when missing)
 	@echo ">> vitest (GATEWAY_API_DIR=$(GATEWAY_API_DIR))"
 	@$(BIN)/vitest run --reporter=default --reporter=json --outputFile.json=.vitest-report.json
 
-test: setup typecheck lint unit ## Set up, type-check, lint and run every test
+test: setup typecheck lint envtest unit ## Set up, type-check, lint and run every test
 
 golden: setup ## Rewrite the golden files from the current output (review the diff!)
 	@UPDATE_GOLDEN=1 $(BIN)/vitest run test/golden
