@@ -5,6 +5,8 @@
  */
 import { Effect, Layer, Schema, Stream } from "effect"
 import { Command, Flag } from "effect/cli"
+import { AdminServer } from "../admin/AdminServer.ts"
+import { StatusSource } from "../admin/StatusSource.ts"
 import { Pipeline, type PipelineView } from "../Pipeline.ts"
 import { Documents } from "../providers/file/Documents.ts"
 import { type FileBatch, FileProvider, type FileProviderOptions } from "../providers/file/FileProvider.ts"
@@ -25,7 +27,29 @@ export interface StandaloneOptions {
   readonly controllerName: string
   /** How the folder is watched (defaults: 100 ms quiet period, re-scan every 5 s). */
   readonly watch?: FileProviderOptions
+  /** The admin HTTP server (health, metrics, config dump, statuses). */
+  readonly adminAddress: string
 }
+
+/**
+ * Standalone's admin address: not 19000, which the Envoy started next to it (`portico bootstrap`)
+ * binds for its own admin on the same machine.
+ */
+export const STANDALONE_ADMIN_ADDRESS = "127.0.0.1:19100"
+
+/** The pipeline's view as the admin server's /status and /readyz see it. */
+export const pipelineStatusSource = Layer.effect(
+  StatusSource,
+  Effect.map(Effect.service(Pipeline), (pipeline) => ({
+    current: Effect.map(pipeline.view, (view) => ({
+      ready: view.ready,
+      ...(view.ready ? {} : { reason: "waiting for the first read of the resources" }),
+      generation: view.generation,
+      errors: view.errors,
+      objects: view.objects
+    }))
+  }))
+)
 
 /** One line per applied batch: what changed and how many problems. */
 export const summarize = (view: PipelineView, batch: FileBatch): string => {
@@ -40,7 +64,10 @@ export const runStandalone = (options: StandaloneOptions) =>
     const ads = yield* AdsServer
     const provider = yield* FileProvider
     const pipeline = yield* Pipeline
-    yield* Effect.logInfo(`serving xDS (ADS, SotW and delta) on ${ads.address}; watching ${options.path}`)
+    const admin = yield* AdminServer
+    yield* Effect.logInfo(
+      `serving xDS (ADS, SotW and delta) on ${ads.address}; admin on http://${admin.address} (/status, /config_dump, /metrics); watching ${options.path}`
+    )
     yield* provider.watch(options.path, options.watch).pipe(
       Stream.runForEach((batch) =>
         Effect.gen(function* () {
@@ -59,11 +86,12 @@ export const runStandalone = (options: StandaloneOptions) =>
     )
   })
 
-/** The layers of standalone mode (file provider, pipeline, snapshot cache, ADS server). */
+/** The layers of standalone mode (file provider, pipeline, snapshot cache, ADS and admin servers). */
 export const standaloneLayer = (options: StandaloneOptions) =>
   Layer.mergeAll(
     FileProvider.layer.pipe(Layer.provide(Documents.layer)),
-    AdsServer.layer({ address: options.xdsAddress })
+    AdsServer.layer({ address: options.xdsAddress }),
+    AdminServer.layer({ address: options.adminAddress }).pipe(Layer.provide(pipelineStatusSource))
   ).pipe(
     Layer.provideMerge(Pipeline.layer({ controllerName: options.controllerName })),
     Layer.provideMerge(SnapshotCache.layer)
@@ -88,13 +116,20 @@ export const serveCommand = Command.make(
       Flag.withSchema(HostPort),
       Flag.withDefault(DEFAULT_XDS_ADDRESS)
     ),
+    adminAddress: Flag.String("admin-address").pipe(
+      Flag.withDescription(
+        `host:port of the admin HTTP server: /healthz /readyz /metrics /status /config_dump (default ${STANDALONE_ADMIN_ADDRESS}; the Envoy next to it uses 19000)`
+      ),
+      Flag.withSchema(HostPort),
+      Flag.withDefault(STANDALONE_ADMIN_ADDRESS)
+    ),
     controllerName: Flag.String("controller-name").pipe(
       Flag.withDescription(`The GatewayClass controllerName Portico answers to (default ${DEFAULT_CONTROLLER_NAME})`),
       Flag.withDefault(DEFAULT_CONTROLLER_NAME)
     )
   },
-  Effect.fnUntraced(function* ({ path, xdsAddress, controllerName }) {
-    const options: StandaloneOptions = { path, xdsAddress, controllerName }
+  Effect.fnUntraced(function* ({ path, xdsAddress, adminAddress, controllerName }) {
+    const options: StandaloneOptions = { path, xdsAddress, adminAddress, controllerName }
     yield* runStandalone(options).pipe(Effect.provide(standaloneLayer(options)))
   })
 ).pipe(

@@ -11,6 +11,7 @@ import { NodeServices } from "@effect/platform-node"
 import { it } from "@effect/vitest"
 import { Effect, Fiber, Layer } from "effect"
 import { afterEach, describe, expect } from "vitest"
+import { AdminServer } from "../../src/admin/AdminServer.ts"
 import { runStandalone, standaloneLayer } from "../../src/cli/ServeCommand.ts"
 import { Pipeline } from "../../src/Pipeline.ts"
 import { fleetNameOf } from "../../src/reconcilers/Gateway.ts"
@@ -118,6 +119,7 @@ describe("portico serve (standalone)", () => {
         const options = {
           path: dir,
           xdsAddress: "127.0.0.1:0",
+          adminAddress: "127.0.0.1:0",
           controllerName: "gateway.envoyproxy.io/gatewayclass-controller",
           watch: { debounce: "50 millis", rescan: "500 millis" }
         } as const
@@ -130,6 +132,16 @@ describe("portico serve (standalone)", () => {
           yield* client.send({ typeUrl: TypeUrl.Listener })
           yield* client.send({ typeUrl: TypeUrl.RouteConfiguration, resourceNamesSubscribe: [ROUTE_CONFIG] })
           yield* untilDomain(client, "www.example.com")
+          // The admin server shows the same state: ready, the fleet, the route's status.
+          const admin = yield* AdminServer
+          const ready = yield* Effect.promise(() => fetch(`http://${admin.address}/readyz`))
+          expect(ready.status).toBe(200)
+          const status = (yield* Effect.promise(() =>
+            fetch(`http://${admin.address}/status?kind=HTTPRoute`).then((r) => r.json())
+          )) as { objects: ReadonlyArray<{ metadata: { name: string } }> }
+          expect(status.objects.map((o) => o.metadata.name)).toEqual(["backend"])
+          const dump = yield* Effect.promise(() => fetch(`http://${admin.address}/config_dump`).then((r) => r.text()))
+          expect(dump).toContain(fleetNameOf("default", "eg"))
 
           // A new hostname in the file reaches the client.
           writeFileSync(join(dir, "route.yaml"), route("www2.example.com"))
