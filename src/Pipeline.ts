@@ -11,6 +11,7 @@
  */
 import { Context, Effect, Layer, Option, type Stream, SubscriptionRef } from "effect"
 import { formatTranslateError, type Origin } from "./cli/TranslateCommand.ts"
+import type { InfraIR } from "./ir/Infra.ts"
 import type { FleetXds } from "./ir/Xds.ts"
 import type { SourceError } from "./providers/file/FileProvider.ts"
 import { DEFAULT_CONTROLLER_NAME, type KubeObject, translateObjects } from "./reconcilers/Translate.ts"
@@ -42,6 +43,15 @@ export interface PipelineView {
   readonly changedFleets: ReadonlyArray<string>
 }
 
+/** What one applied batch produced, beyond the view: for the status writer and the infra applier. */
+export interface Applied {
+  readonly view: PipelineView
+  /** Our status of each Gateway API object as a function of its current status (`kind/namespace/name`). */
+  readonly statuses: ReadonlyMap<string, (previous: unknown) => unknown>
+  /** What each fleet needs deployed. */
+  readonly infra: InfraIR
+}
+
 export interface PipelineOptions {
   /** Our GatewayClass controllerName. */
   readonly controllerName?: string
@@ -60,7 +70,7 @@ export class Pipeline extends Context.Service<
   Pipeline,
   {
     /** Translates a batch and sets the snapshots of the fleets that changed. */
-    apply(input: PipelineInput): Effect.Effect<PipelineView>
+    apply(input: PipelineInput): Effect.Effect<Applied>
     /** The latest view. */
     readonly view: Effect.Effect<PipelineView>
     /** The latest view, then every new one. */
@@ -133,7 +143,7 @@ export class Pipeline extends Context.Service<
             changedFleets: changed.sort()
           }
           yield* SubscriptionRef.set(ref, view)
-          return view
+          return { view, statuses: result.statuses, infra: result.ir.infra }
         })
 
         return {

@@ -32,17 +32,17 @@ describe("Pipeline", () => {
       const cache = yield* SnapshotCache
       const a = fleetNameOf("default", "a")
       const b = fleetNameOf("default", "b")
-      const first = yield* pipeline.apply({ objects: [gatewayClass, gateway("a", 80), gateway("b", 81)] })
+      const { view: first } = yield* pipeline.apply({ objects: [gatewayClass, gateway("a", 80), gateway("b", 81)] })
       expect(first.generation).toBe(1)
       expect(first.ready).toBe(true)
       expect(first.changedFleets).toEqual([a, b].sort())
       const snapshotA = yield* cache.getSnapshot(a)
       // b changes, a does not: a's snapshot is the same object.
-      const second = yield* pipeline.apply({ objects: [gatewayClass, gateway("a", 80), gateway("b", 82)] })
+      const { view: second } = yield* pipeline.apply({ objects: [gatewayClass, gateway("a", 80), gateway("b", 82)] })
       expect(second.changedFleets).toEqual([b])
       expect(yield* cache.getSnapshot(a)).toBe(snapshotA)
       // b is deleted: its snapshot goes.
-      const third = yield* pipeline.apply({ objects: [gatewayClass, gateway("a", 80)] })
+      const { view: third } = yield* pipeline.apply({ objects: [gatewayClass, gateway("a", 80)] })
       expect(third.changedFleets).toEqual([b])
       expect(third.fleets).toEqual([a])
       expect(Option.isNone(yield* cache.getSnapshot(b))).toBe(true)
@@ -53,7 +53,7 @@ describe("Pipeline", () => {
   it.effect("statuses and translation errors, named by the object's origin", () =>
     Effect.gen(function* () {
       const pipeline = yield* Pipeline
-      const view = yield* pipeline.apply({
+      const { view } = yield* pipeline.apply({
         objects: [gatewayClass, gateway("a", 0)],
         origins: [
           { file: "gw.yaml", index: 0 },

@@ -71,7 +71,7 @@ export const runStandalone = (options: StandaloneOptions) =>
     yield* provider.watch(options.path, options.watch).pipe(
       Stream.runForEach((batch) =>
         Effect.gen(function* () {
-          const view = yield* pipeline.apply({
+          const { view } = yield* pipeline.apply({
             objects: batch.documents.map((document) => document.object),
             origins: batch.documents,
             sourceErrors: batch.errors
