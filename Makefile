@@ -27,7 +27,7 @@ PROTO_OUT     := src/xds/proto
 PROTO_SOURCES := buf.yaml buf.gen.yaml $(wildcard proto/*/*.proto)
 PROTO_TOOLS   := @grpc/grpc-js-xds @bufbuild/buf @bufbuild/protoc-gen-es @bufbuild/protobuf
 
-.PHONY: help setup run test typecheck lint format unit golden translate clean proto manifests envtest clean-envtest FORCE
+.PHONY: help setup run test typecheck lint format unit golden translate clean proto manifests envtest clean-envtest image kind-up kind-down deploy quickstart e2e conformance chart helm shellcheck FORCE
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -96,6 +96,7 @@ clean-envtest: ## Remove the Go-built kube-apiserver + etcd cache (outside the c
 	rm -rf "$${XDG_CACHE_HOME:-$$HOME/.cache}/portico/envtest"
 
 unit: setup envtest ## Run the vitest suite only (builds the envtest binaries first when missing)
+	@$(MAKE) --no-print-directory shellcheck || echo ">> warning: shellcheck could not be installed; test/static/shellcheck.test.ts will fail"
 	@echo ">> vitest (GATEWAY_API_DIR=$(GATEWAY_API_DIR))"
 	@$(BIN)/vitest run --reporter=default --reporter=json --outputFile.json=.vitest-report.json
 
@@ -106,3 +107,39 @@ golden: setup ## Rewrite the golden files from the current output (review the di
 
 clean: ## Remove installed dependencies, the toolchain and generated code
 	rm -rf node_modules .toolchain .stamps .vitest-report.json $(PROTO_OUT)
+
+IMAGE_REPO ?= ghcr.io/portico/portico
+export IMAGE_REPO
+
+image: ## Build the controller image from the Dockerfile (needs Docker); prints its tag
+	@kind/image.sh
+
+kind-up: ## kind cluster + MetalLB + Gateway API v1.6.1 CRDs + the controller (needs Docker and internet)
+	@kind/up.sh
+
+kind-down: ## Delete the kind cluster
+	@kind/down.sh
+
+deploy: ## Rebuild the controller image and roll it in the kind cluster
+	@kind/deploy.sh
+
+quickstart: ## Apply examples/quickstart.yaml to the kind cluster and curl it through the Gateway
+	@kind/quickstart.sh
+
+e2e: ## End-to-end suite (e2e/) against the kind cluster of make kind-up
+	@kind/e2e.sh
+
+conformance: ## Upstream Gateway API v1.6.1 conformance suite against the kind cluster; writes release/conformance-report.yaml
+	@scripts/conformance.sh
+
+chart: setup ## Write the Helm chart to release/chart/, lint and package it (release/portico-<version>.tgz)
+	@node scripts/chart.ts --package
+
+helm: ## Build helm from its Go module into ~/.cache/portico/helm (once; make chart and the tests use it)
+	@bash scripts/helm.sh >/dev/null
+
+shellcheck: ## Install shellcheck (Debian package) when missing; the static tests run it on kind/*.sh and scripts/*.sh
+	@command -v shellcheck >/dev/null 2>&1 && exit 0; \
+	  echo ">> installing shellcheck with apt-get"; \
+	  s=""; [ "$$(id -u)" = 0 ] || s=sudo; \
+	  $$s apt-get update -qq && $$s apt-get install -y -qq --no-install-recommends shellcheck >/dev/null
