@@ -3,10 +3,12 @@
  * watch a folder of Gateway API YAML, run the pipeline on every change, serve xDS to Envoy (and
  * to proxyless gRPC clients) on 127.0.0.1:18000.
  */
-import { Effect, Layer, Schema, Stream } from "effect"
+import { Config, Effect, Layer, Option, Schema, Stream } from "effect"
 import { Command, Flag } from "effect/cli"
+import { kubernetesLayer, pipelineStatusSource } from "../App.ts"
 import { AdminServer } from "../admin/AdminServer.ts"
-import { StatusSource } from "../admin/StatusSource.ts"
+import { runController } from "../Controller.ts"
+import { CONTROLLER_NAMESPACE } from "../charts/ControllerInstall.ts"
 import { Pipeline, type PipelineView } from "../Pipeline.ts"
 import { Documents } from "../providers/file/Documents.ts"
 import { type FileBatch, FileProvider, type FileProviderOptions } from "../providers/file/FileProvider.ts"
@@ -36,20 +38,6 @@ export interface StandaloneOptions {
  * binds for its own admin on the same machine.
  */
 export const STANDALONE_ADMIN_ADDRESS = "127.0.0.1:19100"
-
-/** The pipeline's view as the admin server's /status and /readyz see it. */
-export const pipelineStatusSource = Layer.effect(
-  StatusSource,
-  Effect.map(Effect.service(Pipeline), (pipeline) => ({
-    current: Effect.map(pipeline.view, (view) => ({
-      ready: view.ready,
-      ...(view.ready ? {} : { reason: "waiting for the first read of the resources" }),
-      generation: view.generation,
-      errors: view.errors,
-      objects: view.objects
-    }))
-  }))
-)
 
 /** One line per applied batch: what changed and how many problems. */
 export const summarize = (view: PipelineView, batch: FileBatch): string => {
@@ -97,40 +85,100 @@ export const standaloneLayer = (options: StandaloneOptions) =>
     Layer.provideMerge(SnapshotCache.layer)
   )
 
+/** Default listen addresses in a cluster: all interfaces (the Service routes to the pod). */
+export const CLUSTER_XDS_ADDRESS = "0.0.0.0:18000"
+export const CLUSTER_ADMIN_ADDRESS = "0.0.0.0:19000"
+
 export const serveCommand = Command.make(
   "serve",
   {
-    provider: Flag.Literals("provider", ["file"]).pipe(
-      Flag.withDescription("Where resources come from: file (standalone: a folder of Gateway API YAML)"),
-      Flag.withDefault("file")
+    provider: Flag.Literals("provider", ["auto", "file", "kubernetes"]).pipe(
+      Flag.withDescription(
+        "Where resources come from: file (standalone: a folder of Gateway API YAML) or kubernetes (watch the cluster). auto (default): kubernetes inside a cluster or with --kubeconfig, else file"
+      ),
+      Flag.withDefault("auto")
     ),
     path: Flag.String("path").pipe(
       Flag.withAlias("p"),
       Flag.withDescription("The folder (or file) of Gateway API YAML to watch, with --provider file"),
       Flag.withDefault("examples/standalone")
     ),
+    kubeconfig: Flag.String("kubeconfig").pipe(
+      Flag.withDescription(
+        "kubeconfig file for --provider kubernetes (default: in-cluster config, else ~/.kube/config)"
+      ),
+      Flag.optional
+    ),
+    namespace: Flag.String("namespace").pipe(
+      Flag.withDescription(
+        `The controller's namespace: its leader Lease, and every fleet with --layout controller-namespace (default ${CONTROLLER_NAMESPACE})`
+      ),
+      Flag.withDefault(CONTROLLER_NAMESPACE)
+    ),
+    layout: Flag.Literals("layout", ["gateway-namespace", "controller-namespace"]).pipe(
+      Flag.withDescription(
+        "Where fleets live: gateway-namespace (default; each in its Gateway's namespace, GEP-1762) or controller-namespace (Envoy Gateway's layout)"
+      ),
+      Flag.withDefault("gateway-namespace")
+    ),
+    leaderElection: Flag.Boolean("leader-election").pipe(
+      Flag.withDescription(
+        "Elect one replica (Lease) to write statuses and infrastructure (default true; --no-leader-election for a single replica)"
+      ),
+      Flag.withDefault(true)
+    ),
     xdsAddress: Flag.String("xds-address").pipe(
       Flag.withDescription(
-        `host:port the ADS server listens on (default ${DEFAULT_XDS_ADDRESS}; standalone serves plaintext, keep it on loopback)`
+        `host:port the ADS server listens on (default ${DEFAULT_XDS_ADDRESS} standalone, plaintext: keep it on loopback; ${CLUSTER_XDS_ADDRESS} with kubernetes)`
       ),
       Flag.withSchema(HostPort),
-      Flag.withDefault(DEFAULT_XDS_ADDRESS)
+      Flag.optional
     ),
     adminAddress: Flag.String("admin-address").pipe(
       Flag.withDescription(
-        `host:port of the admin HTTP server: /healthz /readyz /metrics /status /config_dump (default ${STANDALONE_ADMIN_ADDRESS}; the Envoy next to it uses 19000)`
+        `host:port of the admin HTTP server: /healthz /readyz /metrics /status /config_dump (default ${STANDALONE_ADMIN_ADDRESS} standalone, where the Envoy next to it uses 19000; ${CLUSTER_ADMIN_ADDRESS} with kubernetes)`
       ),
       Flag.withSchema(HostPort),
-      Flag.withDefault(STANDALONE_ADMIN_ADDRESS)
+      Flag.optional
     ),
     controllerName: Flag.String("controller-name").pipe(
       Flag.withDescription(`The GatewayClass controllerName Portico answers to (default ${DEFAULT_CONTROLLER_NAME})`),
       Flag.withDefault(DEFAULT_CONTROLLER_NAME)
     )
   },
-  Effect.fnUntraced(function* ({ path, xdsAddress, adminAddress, controllerName }) {
-    const options: StandaloneOptions = { path, xdsAddress, adminAddress, controllerName }
-    yield* runStandalone(options).pipe(Effect.provide(standaloneLayer(options)))
+  Effect.fnUntraced(function* (flags) {
+    const inCluster = Option.isSome(yield* Config.option(Config.String("KUBERNETES_SERVICE_HOST")))
+    const provider =
+      flags.provider === "auto"
+        ? inCluster || Option.isSome(flags.kubeconfig)
+          ? "kubernetes"
+          : "file"
+        : flags.provider
+    if (provider === "file") {
+      const options: StandaloneOptions = {
+        path: flags.path,
+        xdsAddress: Option.getOrElse(flags.xdsAddress, () => DEFAULT_XDS_ADDRESS),
+        adminAddress: Option.getOrElse(flags.adminAddress, () => STANDALONE_ADMIN_ADDRESS),
+        controllerName: flags.controllerName
+      }
+      return yield* runStandalone(options).pipe(Effect.provide(standaloneLayer(options)))
+    }
+    yield* Effect.logInfo(
+      `provider kubernetes: controller ${flags.controllerName}, namespace ${flags.namespace}, layout ${flags.layout}`
+    )
+    yield* runController.pipe(
+      Effect.provide(
+        kubernetesLayer({
+          controllerName: flags.controllerName,
+          xdsAddress: Option.getOrElse(flags.xdsAddress, () => CLUSTER_XDS_ADDRESS),
+          adminAddress: Option.getOrElse(flags.adminAddress, () => CLUSTER_ADMIN_ADDRESS),
+          namespace: flags.namespace,
+          layout: flags.layout === "controller-namespace" ? "ControllerNamespace" : "GatewayNamespace",
+          leaderElection: flags.leaderElection,
+          ...(Option.isSome(flags.kubeconfig) ? { kubeconfig: flags.kubeconfig.value } : {})
+        })
+      )
+    )
   })
 ).pipe(
   Command.withDescription(
