@@ -26,6 +26,15 @@
  * close) needs a helper inside the pod's network namespace, like Envoy Gateway's shutdown-manager
  * sidecar; it can be added as a second container when Portico ships such a command.
  *
+ * xDS security. Every pod mounts a projected ServiceAccount token (audience `portico-xds`, one hour,
+ * rotated by the kubelet) and no API token. Given the controller's CA bundle (`xdsCaPem`, from
+ * ControllerCa), the bootstrap ConfigMap holds it as `ca.crt`, the bootstrap speaks TLS to the
+ * controller Service verified against it, and every ADS request carries the token (credential
+ * injector reading `xds-token-sds.json`, a second key of the ConfigMap; see src/xds/Bootstrap.ts).
+ * The controller verifies the token with a TokenReview and serves the fleet of that ServiceAccount
+ * only (src/xds/XdsAuth.ts). Nothing secret is written into the fleet's namespace: the CA key stays
+ * in the controller's namespace, and the ConfigMap holds only public certificates and paths.
+ *
  * Why plain `ApiObject` for the Deployment: the typed cdk8s-plus-28 classes follow the Kubernetes
  * 1.28 schema, which has no `lifecycle.preStop.sleep`, and their serializer drops fields it does
  * not know. The other objects use those typed classes (`k8s.Kube*`), which emit exactly what they
@@ -38,14 +47,14 @@ import { ApiObject } from "cdk8s"
 import { k8s } from "cdk8s-plus-28"
 import { Construct } from "constructs"
 import type { FleetInfra } from "../ir/Infra.ts"
-import { bootstrapJson, READY_PORT } from "../xds/Bootstrap.ts"
+import { bootstrapJson, READY_PORT, tokenSdsJson, XDS_TOKEN_AUDIENCE } from "../xds/Bootstrap.ts"
 import { CONTROLLER_NAMESPACE, CONTROLLER_SERVICE, XDS_PORT } from "./ControllerInstall.ts"
 import { type KubeManifest, manifestsOf, mergeMaps, newChart } from "./Manifest.ts"
 
 /** Envoy's distroless image (no shell; run as uid 65532), pinned to a release; override with `image`. */
 export const DEFAULT_ENVOY_IMAGE = "docker.io/envoyproxy/envoy:distroless-v1.36.4"
 /** The projected ServiceAccount token Envoy presents to the xDS server (verified by TokenReview). */
-export const XDS_TOKEN_AUDIENCE = "portico-xds"
+export { XDS_TOKEN_AUDIENCE }
 export const XDS_TOKEN_DIR = "/var/run/secrets/portico.dev/xds"
 export const XDS_TOKEN_FILE = "token"
 /** The bootstrap ConfigMap is mounted here; its keys are files in it. */
@@ -53,6 +62,8 @@ export const CONFIG_DIR = "/config"
 export const BOOTSTRAP_KEY = "envoy.json"
 /** The CA bundle that verifies the xDS server's certificate, when ADS runs over TLS. */
 export const XDS_CA_KEY = "ca.crt"
+/** The SDS file through which Envoy's credential injector reads the xDS token (with TLS only). */
+export const XDS_TOKEN_SDS_KEY = "xds-token-sds.json"
 /** Pod-template annotation: a digest of the bootstrap, so a new bootstrap rolls the pods. */
 export const BOOTSTRAP_HASH_ANNOTATION = "portico.dev/bootstrap-hash"
 const NONROOT_UID = 65532
@@ -87,7 +98,12 @@ export interface FleetOptions {
   /** The xDS server; default the controller Service, `envoy-gateway.<controller-ns>.svc:18000`. */
   readonly xdsHost?: string
   readonly xdsPort?: number
-  /** PEM bundle stored as `ca.crt` next to the bootstrap, for ADS over TLS. */
+  /**
+   * The controller's CA bundle (PEM). When given, it is stored as `ca.crt` next to the bootstrap
+   * and ADS runs over TLS verified against it (SNI and SAN: `xdsHost`), and every ADS request
+   * carries the pod's projected `portico-xds` token (the credential injector reads it through the
+   * SDS file `xds-token-sds.json`, also in the ConfigMap). Without it: plaintext, no token.
+   */
   readonly xdsCaPem?: string
   /** Default DEFAULT_ENVOY_IMAGE. */
   readonly image?: string
@@ -147,17 +163,35 @@ const checkOptions = (options: FleetOptions, drainSeconds: number, gracePeriod: 
 const intOrString = (value: number | string): k8s.IntOrString =>
   typeof value === "number" ? k8s.IntOrString.fromNumber(value) : k8s.IntOrString.fromString(value)
 
-/** The bootstrap ConfigMap's data: Envoy's bootstrap JSON, and the xDS CA bundle when given. */
+const json = (value: unknown): string => `${JSON.stringify(value, null, 2)}\n`
+
+/**
+ * The bootstrap ConfigMap's data: Envoy's bootstrap JSON and, with the xDS CA bundle, the bundle
+ * and the token's SDS file (both read from the ConfigMap's mount, which Envoy watches).
+ */
 const bootstrapData = (fleet: FleetInfra, options: FleetOptions): { readonly [key: string]: string } => {
   const controllerNamespace = options.controllerNamespace ?? CONTROLLER_NAMESPACE
+  const host = options.xdsHost ?? `${CONTROLLER_SERVICE}.${controllerNamespace}.svc`
+  const secured = options.xdsCaPem !== undefined
   const bootstrap = bootstrapJson({
     fleet: fleet.name,
-    host: options.xdsHost ?? `${CONTROLLER_SERVICE}.${controllerNamespace}.svc`,
-    port: options.xdsPort ?? XDS_PORT
+    host,
+    port: options.xdsPort ?? XDS_PORT,
+    ...(secured
+      ? {
+          tls: { caFile: `${CONFIG_DIR}/${XDS_CA_KEY}`, serverName: host },
+          token: { sdsFile: `${CONFIG_DIR}/${XDS_TOKEN_SDS_KEY}`, sdsWatchedDirectory: CONFIG_DIR }
+        }
+      : {})
   })
   return {
-    [BOOTSTRAP_KEY]: `${JSON.stringify(bootstrap, null, 2)}\n`,
-    ...(options.xdsCaPem !== undefined ? { [XDS_CA_KEY]: options.xdsCaPem } : {})
+    [BOOTSTRAP_KEY]: json(bootstrap),
+    ...(options.xdsCaPem !== undefined
+      ? {
+          [XDS_CA_KEY]: options.xdsCaPem,
+          [XDS_TOKEN_SDS_KEY]: json(tokenSdsJson(`${XDS_TOKEN_DIR}/${XDS_TOKEN_FILE}`))
+        }
+      : {})
   }
 }
 

@@ -9,10 +9,33 @@
  * of a fleet without a snapshot gets nothing (one log line) until one is set. A client that goes away
  * ends its fiber; a failing stream is logged and never takes the server down. Closing the scope ends
  * every stream and stops the server.
+ *
+ * Security (opt-in; the default is plaintext without authentication, for standalone mode on
+ * loopback). `tls` serves over TLS, optionally rotating the certificate for new connections.
+ * `authenticate` guards every RPC the server exposes (both ADS variants go through one stream
+ * handler): once with the call's metadata when the stream opens, and again with the fleet its node
+ * names before anything of that fleet is read. A refusal ends the stream with the authenticator's
+ * gRPC status (UNAUTHENTICATED, PERMISSION_DENIED or UNAVAILABLE), is logged and counted
+ * ({@link adsDeniedCounter}); the client has received nothing. Identity is fixed at the first
+ * request that names a node, so a later request naming another fleet changes nothing.
  */
 
 import * as grpc from "@grpc/grpc-js"
-import { Cause, Clock, Context, Duration, Effect, FiberSet, Layer, Option, Queue, Schema, Stream } from "effect"
+import {
+  Cause,
+  Clock,
+  Context,
+  Duration,
+  Effect,
+  Exit,
+  FiberSet,
+  Layer,
+  Metric,
+  Option,
+  Queue,
+  Schema,
+  Stream
+} from "effect"
 import { adsServiceDefinition } from "./ads/Service.ts"
 import { AdsStreamCore, type Mode, type Outcome, type Outgoing } from "./ads/StreamCore.ts"
 import { DEFAULT_XDS_ADDRESS, parseHostPort } from "./Bootstrap.ts"
@@ -34,6 +57,58 @@ export interface AdsServerOptions {
    * on without it. Default 5 seconds.
    */
   readonly ackTimeout?: Duration.Input
+  /** Serve over TLS with this certificate; default plaintext. */
+  readonly tls?: AdsTls
+  /** Who may read which fleet (see the module doc); default everyone everything. */
+  readonly authenticate?: AdsAuthenticate
+}
+
+/** A PEM certificate chain and its private key. */
+export interface TlsKeyPair {
+  readonly cert: string
+  readonly key: string
+}
+
+export interface AdsTls extends TlsKeyPair {
+  /** Later pairs (rotation): each one serves the connections accepted after it. */
+  readonly updates?: Stream.Stream<TlsKeyPair>
+}
+
+/** Why a call is refused: the gRPC status it ends with, and a reason for the log (never sent). */
+export class AdsAccessDenied extends Schema.TaggedError<AdsAccessDenied>()("AdsAccessDenied", {
+  code: Schema.Literals(["UNAUTHENTICATED", "PERMISSION_DENIED", "UNAVAILABLE"]),
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `${this.code}: ${this.reason}`
+  }
+}
+
+/**
+ * Decides whether a call may go on: with `nodeFleet` undefined when the stream opens, then with the
+ * fleet its node names. Succeeds with the peer's identity (for the log).
+ */
+export type AdsAuthenticate = (
+  metadata: grpc.Metadata,
+  nodeFleet: string | undefined
+) => Effect.Effect<{ readonly identity: string }, AdsAccessDenied>
+
+/** Counts refused streams, with a `code` attribute (the gRPC status name). */
+export const adsDeniedCounter = Metric.counter("portico_xds_streams_denied_total", {
+  description: "ADS streams refused by authentication or authorization",
+  incremental: true
+})
+
+/** What the client is told (the reason stays in the server's log). */
+const deniedDetails = (denied: AdsAccessDenied, fleet: string | undefined): string => {
+  switch (denied.code) {
+    case "UNAUTHENTICATED":
+      return "missing or invalid xDS token"
+    case "PERMISSION_DENIED":
+      return fleet === undefined ? "this identity reads no fleet" : `this identity may not read fleet ${fleet}`
+    case "UNAVAILABLE":
+      return "cannot verify the xDS token now; retry later"
+  }
 }
 
 export class AdsServerError extends Schema.TaggedError<AdsServerError>()("AdsServerError", {
@@ -172,16 +247,43 @@ const make = Effect.fnUntraced(function* (options: AdsServerOptions) {
         }
       })
 
+      /** Asks the authenticator; false (and the stream ended with its status) when refused. */
+      const admit = Effect.fnUntraced(function* (fleet: string | undefined) {
+        if (options.authenticate === undefined) return true
+        const exit = yield* Effect.exit(options.authenticate(call.metadata, fleet))
+        if (Exit.isSuccess(exit)) {
+          annotations.identity = exit.value.identity
+          return true
+        }
+        if (Cause.hasInterruptsOnly(exit.cause)) return false
+        const denied = Option.getOrElse(
+          Cause.findErrorOption(exit.cause),
+          () => new AdsAccessDenied({ code: "UNAVAILABLE", reason: Cause.pretty(exit.cause) })
+        )
+        yield* log("warning", "ADS stream refused", {
+          code: denied.code,
+          reason: denied.reason,
+          ...(fleet === undefined ? {} : { fleet })
+        })
+        yield* Metric.update(Metric.withAttributes(adsDeniedCounter, { code: denied.code }), 1)
+        if (!call.cancelled && call.writable) {
+          call.emit("error", { code: grpc.status[denied.code], details: deniedDetails(denied, fleet) })
+        }
+        return false
+      })
+
+      /** Identifies the node on its first request that names one; false when it may not read that fleet. */
       const identify = Effect.fnUntraced(function* (request: Req) {
-        if (node !== undefined) return
+        if (node !== undefined) return true
         const identified = identifyNode(request.node)
         if (identified === undefined) {
           if (!toldNoNode) {
             toldNoNode = true
             yield* log("info", "ADS request without node.cluster or node.id: nothing is sent until the node identifies")
           }
-          return
+          return true
         }
+        if (!(yield* admit(identified.fleet))) return false
         node = identified
         annotations.fleet = identified.fleet
         annotations.node = identified.id
@@ -190,8 +292,10 @@ const make = Effect.fnUntraced(function* (options: AdsServerOptions) {
           Stream.runForEach((snapshot) => Queue.offer(events, { _tag: "Snapshot", snapshot })),
           Effect.forkScoped
         )
+        return true
       })
 
+      if (!(yield* admit(undefined))) return
       while (true) {
         const now = yield* Clock.currentTimeMillis
         const deadline = core.nextDeadline(now)
@@ -222,7 +326,7 @@ const make = Effect.fnUntraced(function* (options: AdsServerOptions) {
               }
               break
             case "Request":
-              yield* identify(event.request)
+              if (!(yield* identify(event.request))) return
               yield* apply(io.handle(core, event.request))
               break
           }
@@ -252,9 +356,10 @@ const make = Effect.fnUntraced(function* (options: AdsServerOptions) {
     }
   })
 
+  const credentials = yield* serverCredentials(options.tls)
   const port = yield* Effect.acquireRelease(
     Effect.callback<number, AdsServerError>((resume) => {
-      server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, bound) => {
+      server.bindAsync(address, credentials, (error, bound) => {
         if (error === null) resume(Effect.succeed(bound))
         else {
           server.forceShutdown()
@@ -272,6 +377,69 @@ const make = Effect.fnUntraced(function* (options: AdsServerOptions) {
       )
   )
   const listening = `${hostPort.host.includes(":") ? `[${hostPort.host}]` : hostPort.host}:${port}`
-  yield* Effect.logInfo("ADS server listening").pipe(Effect.annotateLogs({ address: listening }))
+  if (options.tls === undefined && !isLoopback(hostPort.host)) {
+    yield* Effect.logWarning(
+      options.authenticate === undefined
+        ? "ADS in plaintext without authentication beyond loopback: whoever reaches it reads every fleet"
+        : "ADS in plaintext beyond loopback: tokens travel unencrypted"
+    ).pipe(Effect.annotateLogs({ address: listening }))
+  }
+  yield* Effect.logInfo("ADS server listening").pipe(
+    Effect.annotateLogs({
+      address: listening,
+      tls: String(options.tls !== undefined),
+      authenticated: String(options.authenticate !== undefined)
+    })
+  )
   return AdsServer.of({ address: listening, port, streams: Effect.sync(() => open) })
+})
+
+const isLoopback = (host: string): boolean => host === "localhost" || host === "::1" || /^127\./.test(host)
+
+const identityOf = (pair: TlsKeyPair): grpc.experimental.IdentityCertificateUpdate => ({
+  certificate: Buffer.from(pair.cert),
+  privateKey: Buffer.from(pair.key)
+})
+
+/** Serves one identity at a time to grpc-js (only for a rotating certificate; it holds no CA). */
+class RotatingIdentity implements grpc.experimental.CertificateProvider {
+  private latest: grpc.experimental.IdentityCertificateUpdate
+  private readonly listeners = new Set<grpc.experimental.IdentityCertificateUpdateListener>()
+  constructor(pair: TlsKeyPair) {
+    this.latest = identityOf(pair)
+  }
+  set(pair: TlsKeyPair): void {
+    this.latest = identityOf(pair)
+    for (const listener of this.listeners) listener(this.latest)
+  }
+  addCaCertificateListener(): void {}
+  removeCaCertificateListener(): void {}
+  addIdentityCertificateListener(listener: grpc.experimental.IdentityCertificateUpdateListener): void {
+    this.listeners.add(listener)
+    // Asynchronously, like grpc-js's own providers: grpc-js subscribes before it watches the result.
+    process.nextTick(() => {
+      if (this.listeners.has(listener)) listener(this.latest)
+    })
+  }
+  removeIdentityCertificateListener(listener: grpc.experimental.IdentityCertificateUpdateListener): void {
+    this.listeners.delete(listener)
+  }
+}
+
+/** Plaintext, a fixed certificate, or one that follows `updates` (in the server's scope). */
+const serverCredentials = Effect.fnUntraced(function* (tls: AdsTls | undefined) {
+  if (tls === undefined) return grpc.ServerCredentials.createInsecure()
+  const updates = tls.updates
+  if (updates === undefined) {
+    return grpc.ServerCredentials.createSsl(null, [
+      { cert_chain: Buffer.from(tls.cert), private_key: Buffer.from(tls.key) }
+    ])
+  }
+  const identity = new RotatingIdentity(tls)
+  yield* updates.pipe(
+    Stream.runForEach((pair) => Effect.sync(() => identity.set(pair))),
+    Effect.forkScoped
+  )
+  // grpc-js passes its first argument on as the identity provider (whatever the parameter's name).
+  return grpc.experimental.createCertificateProviderServerCredentials(identity, null, false)
 })

@@ -24,11 +24,14 @@ import { file_envoy_config_endpoint_v3_load_report } from "./proto/envoy/config/
 import { file_envoy_extensions_access_loggers_file_v3_file } from "./proto/envoy/extensions/access_loggers/file/v3/file_pb.ts"
 import { file_envoy_extensions_access_loggers_stream_v3_stream } from "./proto/envoy/extensions/access_loggers/stream/v3/stream_pb.ts"
 import { file_envoy_extensions_filters_http_cors_v3_cors } from "./proto/envoy/extensions/filters/http/cors/v3/cors_pb.ts"
+import { file_envoy_extensions_filters_http_credential_injector_v3_credential_injector } from "./proto/envoy/extensions/filters/http/credential_injector/v3/credential_injector_pb.ts"
 import { file_envoy_extensions_filters_http_router_v3_router } from "./proto/envoy/extensions/filters/http/router/v3/router_pb.ts"
+import { file_envoy_extensions_filters_http_upstream_codec_v3_upstream_codec } from "./proto/envoy/extensions/filters/http/upstream_codec/v3/upstream_codec_pb.ts"
 import { file_envoy_extensions_filters_listener_tls_inspector_v3_tls_inspector } from "./proto/envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector_pb.ts"
 import { file_envoy_extensions_filters_network_tcp_proxy_v3_tcp_proxy } from "./proto/envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy_pb.ts"
 import { file_envoy_extensions_filters_udp_udp_proxy_v3_route } from "./proto/envoy/extensions/filters/udp/udp_proxy/v3/route_pb.ts"
 import { file_envoy_extensions_filters_udp_udp_proxy_v3_udp_proxy } from "./proto/envoy/extensions/filters/udp/udp_proxy/v3/udp_proxy_pb.ts"
+import { file_envoy_extensions_http_injected_credentials_generic_v3_generic } from "./proto/envoy/extensions/http/injected_credentials/generic/v3/generic_pb.ts"
 import { file_envoy_extensions_transport_sockets_tls_v3_cert } from "./proto/envoy/extensions/transport_sockets/tls/v3/cert_pb.ts"
 import { file_envoy_extensions_transport_sockets_tls_v3_tls_spiffe_validator_config } from "./proto/envoy/extensions/transport_sockets/tls/v3/tls_spiffe_validator_config_pb.ts"
 import { file_envoy_extensions_upstreams_http_v3_http_protocol_options } from "./proto/envoy/extensions/upstreams/http/v3/http_protocol_options_pb.ts"
@@ -51,11 +54,14 @@ const roots: ReadonlyArray<DescFile> = [
   file_envoy_extensions_access_loggers_file_v3_file,
   file_envoy_extensions_access_loggers_stream_v3_stream,
   file_envoy_extensions_filters_http_cors_v3_cors,
+  file_envoy_extensions_filters_http_credential_injector_v3_credential_injector,
   file_envoy_extensions_filters_http_router_v3_router,
+  file_envoy_extensions_filters_http_upstream_codec_v3_upstream_codec,
   file_envoy_extensions_filters_listener_tls_inspector_v3_tls_inspector,
   file_envoy_extensions_filters_network_tcp_proxy_v3_tcp_proxy,
   file_envoy_extensions_filters_udp_udp_proxy_v3_route,
   file_envoy_extensions_filters_udp_udp_proxy_v3_udp_proxy,
+  file_envoy_extensions_http_injected_credentials_generic_v3_generic,
   file_envoy_extensions_transport_sockets_tls_v3_cert,
   file_envoy_extensions_transport_sockets_tls_v3_tls_spiffe_validator_config,
   file_envoy_extensions_upstreams_http_v3_http_protocol_options,

@@ -16,7 +16,10 @@ import {
   fleetLabels,
   synthFleet,
   XDS_CA_KEY,
-  XDS_TOKEN_AUDIENCE
+  XDS_TOKEN_AUDIENCE,
+  XDS_TOKEN_DIR,
+  XDS_TOKEN_FILE,
+  XDS_TOKEN_SDS_KEY
 } from "../../src/charts/EnvoyFleet.ts"
 import { type KubeManifest, renderManifestsYaml } from "../../src/charts/Manifest.ts"
 import { containerPortFor, type FleetInfra } from "../../src/ir/Infra.ts"
@@ -111,7 +114,8 @@ const cases: ReadonlyArray<Case> = [
   },
   {
     name: "fleet-custom-options",
-    description: "image, replicas, resources, NodePort with Cluster traffic policy, xDS CA bundle, no preStop hook",
+    description:
+      "image, replicas, resources, NodePort with Cluster traffic policy, xDS CA bundle (ADS over TLS, token via the credential injector), no preStop hook",
     fleet: fleetOf("default", "custom", { ports: [port("TCP", 8080)] }),
     options: {
       ...base,
@@ -312,6 +316,35 @@ describe("EnvoyFleet specifics", () => {
       deploymentOf(m).spec.template.metadata.annotations[BOOTSTRAP_HASH_ANNOTATION]
     expect(hash(withCa)).toMatch(/^[0-9a-f]{16}$/)
     expect(hash(withCa)).not.toBe(hash(manifests))
+  })
+
+  it("with the CA bundle, speaks TLS to the controller Service and sends the projected token from the mounted paths", () => {
+    const pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+    const secured = synthFleet(web.fleet, { ...base, xdsCaPem: pem })
+    const data = dataOf(secured)
+    const text = data[BOOTSTRAP_KEY] ?? ""
+    const host = "envoy-gateway.envoy-gateway-system.svc"
+    const xds = JSON.parse(text).static_resources.clusters[0]
+    const tls = xds.transport_socket.typed_config
+    expect(tls.sni).toBe(host)
+    expect(tls.common_tls_context.validation_context.trusted_ca).toEqual({ filename: `/config/${XDS_CA_KEY}` })
+    const filters =
+      xds.typed_extension_protocol_options["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"].http_filters
+    const generic = filters[0].typed_config.credential.typed_config
+    expect(generic.header).toBe("x-portico-xds-token")
+    expect(generic.credential.sds_config.path_config_source).toEqual({
+      path: `/config/${XDS_TOKEN_SDS_KEY}`,
+      watched_directory: { path: "/config" }
+    })
+    // The SDS file names the projected token where the Deployment mounts it.
+    const sds = JSON.parse(data[XDS_TOKEN_SDS_KEY] ?? "")
+    expect(sds.resources[0].generic_secret.secret.filename).toBe(`${XDS_TOKEN_DIR}/${XDS_TOKEN_FILE}`)
+    const container = containerOf(secured) as unknown as { volumeMounts: ReadonlyArray<{ mountPath: string }> }
+    expect(container.volumeMounts.map((m) => m.mountPath)).toEqual(["/config", XDS_TOKEN_DIR])
+    // Without the bundle: plaintext and no token (standalone-style).
+    const plain = JSON.parse(dataOf(manifests)[BOOTSTRAP_KEY] ?? "").static_resources.clusters[0]
+    expect(plain.transport_socket).toBeUndefined()
+    expect(dataOf(manifests)[XDS_TOKEN_SDS_KEY]).toBeUndefined()
   })
 
   it("leaves replicas to the HPA and selects the fleet's pods in the PDB", () => {

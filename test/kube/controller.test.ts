@@ -9,30 +9,46 @@
  * - a route change reaches a connected ADS client;
  * - deleting the Gateway prunes the fleet's objects (envtest has no garbage collector: the
  *   controller deletes them itself).
+ * The controller runs as the install manifest's ServiceAccount, bound to the generated ClusterRole
+ * and Role (RBAC enforced): this proves the role is sufficient. The test itself writes as admin.
  * There is no kube-controller-manager: namespaces are created and EndpointSlices written by hand.
  */
 import { it } from "@effect/vitest"
-import { Effect, Fiber, Layer } from "effect"
+import { Effect, Fiber } from "effect"
 import { afterAll, beforeAll, describe, expect } from "vitest"
 import { kubernetesLayer } from "../../src/App.ts"
 import { runController } from "../../src/Controller.ts"
+import { CONTROLLER_NAMESPACE, CONTROLLER_SERVICE, synthInstall } from "../../src/charts/ControllerInstall.ts"
 import type { KubeObject } from "../../src/providers/kubernetes/KubeApi.ts"
 import { KubeClient } from "../../src/providers/kubernetes/KubeClient.ts"
 import { fleetNameOf } from "../../src/reconcilers/Gateway.ts"
 import { AdsServer } from "../../src/xds/AdsServer.ts"
 import { RouteConfigurationSchema } from "../../src/xds/proto/envoy/config/route/v3/route_pb.ts"
 import { unpack } from "../../src/xds/Registry.ts"
-import { captureLogs, deltaAck, deltaClient, TypeUrl } from "../support/adsClient.ts"
+import { type CapturedLog, captureLogs, deltaAck, deltaClient, TypeUrl } from "../support/adsClient.ts"
 import { type EnvTest, startEnvTest } from "../support/kube/EnvTest.ts"
 
 const NS = "quickstart"
 const CONTROLLER = "gateway.envoyproxy.io/gatewayclass-controller"
 let env: EnvTest
+/** A kubeconfig of the controller's ServiceAccount (token), its RBAC applied from synthInstall. */
+let controllerKubeconfig = ""
 
 beforeAll(async () => {
   env = await startEnvTest()
   await env.ensureNamespace(NS)
-  await env.ensureNamespace("envoy-gateway-system")
+  await env.ensureNamespace(CONTROLLER_NAMESPACE)
+  const rbac = synthInstall().filter((o) =>
+    ["ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"].includes(o.kind)
+  )
+  await Effect.runPromise(
+    Effect.gen(function* () {
+      const kube = yield* KubeClient
+      for (const o of rbac) yield* kube.serverSideApply(o as unknown as KubeObject, { fieldManager: "test" })
+    }).pipe(Effect.provide(KubeClient.layerFromKubeConfig(env.kubeConfig)))
+  )
+  const token = await env.serviceAccountToken(CONTROLLER_NAMESPACE, CONTROLLER_SERVICE)
+  controllerKubeconfig = await env.writeKubeConfig(await env.makeUserKubeConfig({ token }), "controller.kubeconfig")
 }, 300_000)
 afterAll(async () => {
   await env?.stop()
@@ -105,22 +121,23 @@ const eventually = <A>(label: string, check: Effect.Effect<A | undefined, unknow
 
 const gatewayApi = (kind: string) => ({ apiVersion: "gateway.networking.k8s.io/v1", kind })
 const FLEET = fleetNameOf(NS, "eg")
+const logs: Array<CapturedLog> = []
 
 describe("portico serve --provider kubernetes (envtest)", () => {
   it.live(
     "quickstart: statuses, fleet objects, MetalLB address -> Programmed, route change over ADS, Gateway deletion prunes",
     () =>
       Effect.gen(function* () {
-        const kubeconfig = env.kubeconfigPath
         const layer = kubernetesLayer({
           controllerName: CONTROLLER,
           xdsAddress: "127.0.0.1:0",
           adminAddress: "127.0.0.1:0",
-          kubeconfig,
+          kubeconfig: controllerKubeconfig,
           leaderElection: true
         })
+        const admin = yield* Effect.provide(Effect.service(KubeClient), KubeClient.layerFromKubeConfig(env.kubeConfig))
         yield* Effect.gen(function* () {
-          const kube = yield* KubeClient
+          const kube = admin
           for (const o of quickstart("www.example.com")) yield* kube.serverSideApply(o, { fieldManager: "test" })
           const controller = yield* Effect.forkScoped(runController)
 
@@ -229,8 +246,17 @@ describe("portico serve --provider kubernetes (envtest)", () => {
             )
           )
           yield* Fiber.interrupt(controller)
+          // Everything above ran within the generated roles: no request was refused (403).
+          expect(logs.filter((l) => /\b403\b|forbidden/i.test(l.message)).map((l) => l.message)).toEqual([])
+          // ...and the roles are enforced for that identity: what they do not grant is refused.
+          const asController = yield* Effect.provide(
+            Effect.service(KubeClient),
+            KubeClient.layerFromFile(controllerKubeconfig)
+          )
+          const refused = yield* Effect.flip(asController.list({ apiVersion: "v1", kind: "Node" }))
+          expect(refused._tag === "KubeApiError" ? refused.status : undefined).toBe(403)
         }).pipe(Effect.scoped, Effect.provide(layer))
-      }).pipe(Effect.provide(Layer.merge(captureLogs([]), Layer.empty))),
+      }).pipe(Effect.provide(captureLogs(logs))),
     120_000
   )
 })
