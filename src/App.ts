@@ -15,7 +15,9 @@ import { LeaderElection } from "./providers/kubernetes/LeaderElection.ts"
 import { KubernetesProvider } from "./providers/kubernetes/Provider.ts"
 import { StatusWriter } from "./status/StatusWriter.ts"
 import { AdsServer } from "./xds/AdsServer.ts"
+import { ControllerCa } from "./xds/ControllerCa.ts"
 import { SnapshotCache } from "./xds/SnapshotCache.ts"
+import { fleetNamespaceByLayout, XdsAuth } from "./xds/XdsAuth.ts"
 
 export interface KubernetesOptions {
   readonly controllerName: string
@@ -28,6 +30,12 @@ export interface KubernetesOptions {
   readonly layout?: FleetLayout
   /** false: this replica always leads (one replica, or tests). */
   readonly leaderElection?: boolean
+  /**
+   * Secure xDS (default true): ADS over TLS from the controller's CA, each Envoy's ServiceAccount
+   * token verified (TokenReview) and bound to its own fleet; the CA bundle and token wiring go
+   * into every fleet's bootstrap. false: plaintext and unauthenticated (debugging only).
+   */
+  readonly secureXds?: boolean
 }
 
 /** The pipeline's view as /status and /readyz see it: ready after the first applied snapshot. */
@@ -55,14 +63,39 @@ export const kubernetesLayer = (options: KubernetesOptions) => {
     )
   )
   const core = Pipeline.layer({ controllerName: options.controllerName }).pipe(Layer.provideMerge(SnapshotCache.layer))
+  const layout = options.layout ?? "GatewayNamespace"
+  const plainAds = Layer.mergeAll(
+    AdsServer.layer({ address: options.xdsAddress }),
+    InfraApplier.layer({ controllerNamespace: namespace, layout })
+  )
+  // Secure: the CA (shared by replicas through its Secret) serves ADS and goes into bootstraps.
+  const secureAds = Layer.unwrap(
+    Effect.gen(function* () {
+      const ca = yield* ControllerCa
+      const auth = yield* XdsAuth
+      const serving = yield* ca.serving
+      const bundle = yield* ca.bundle
+      return Layer.mergeAll(
+        AdsServer.layer({
+          address: options.xdsAddress,
+          tls: { ...serving, updates: ca.servingChanges },
+          authenticate: auth.authenticate
+        }),
+        InfraApplier.layer({ controllerNamespace: namespace, layout, xdsCaPem: bundle })
+      )
+    })
+  ).pipe(
+    Layer.provide(
+      Layer.mergeAll(
+        ControllerCa.layer({ namespace }),
+        XdsAuth.layer({ fleetNamespaceOf: fleetNamespaceByLayout(layout, namespace) })
+      )
+    )
+  )
   return Layer.mergeAll(
     KubernetesProvider.layer(),
-    InfraApplier.layer({
-      controllerNamespace: namespace,
-      ...(options.layout === undefined ? {} : { layout: options.layout })
-    }),
+    options.secureXds === false ? plainAds : secureAds,
     writer,
-    AdsServer.layer({ address: options.xdsAddress }),
     AdminServer.layer({ address: options.adminAddress }).pipe(Layer.provide(pipelineStatusSource))
   ).pipe(Layer.provideMerge(election), Layer.provideMerge(core), Layer.provideMerge(kube))
 }

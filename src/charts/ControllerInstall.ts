@@ -37,6 +37,8 @@ export const CONTROLLER_SERVICE = "envoy-gateway"
 export const XDS_PORT = 18000
 /** The controller's admin server: /healthz, /readyz (and metrics). */
 export const CONTROLLER_ADMIN_PORT = 19000
+/** The Secret (controller namespace) holding the xDS CA; see src/xds/ControllerCa.ts. */
+export const XDS_CA_SECRET = "portico-xds-ca"
 export const DEFAULT_CONTROLLER_IMAGE = `ghcr.io/portico/portico:${PORTICO_VERSION}`
 
 /** Labels of every controller object; the first two also select its pods. */
@@ -54,6 +56,8 @@ export interface Rule {
   readonly apiGroups: ReadonlyArray<string>
   readonly resources: ReadonlyArray<string>
   readonly verbs: ReadonlyArray<string>
+  /** Only these objects (e.g. the xDS CA Secret). */
+  readonly resourceNames?: ReadonlyArray<string>
 }
 
 const READ = ["get", "list", "watch"] as const
@@ -103,7 +107,11 @@ export const CONTROLLER_CLUSTER_RULES: ReadonlyArray<Rule> = [
 /** The Role's rules, in the controller's namespace. */
 export const CONTROLLER_NAMESPACE_RULES: ReadonlyArray<Rule> = [
   { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "create", "update"] },
-  { apiGroups: [""], resources: ["events"], verbs: ["create"] }
+  { apiGroups: [""], resources: ["events"], verbs: ["create"] },
+  // The xDS CA (ControllerCa): created once by whichever replica comes first, then only that Secret
+  // is ever changed (create cannot be limited by name: the name is not known to RBAC before it exists).
+  { apiGroups: [""], resources: ["secrets"], verbs: ["create"] },
+  { apiGroups: [""], resources: ["secrets"], verbs: ["update", "patch"], resourceNames: [XDS_CA_SECRET] }
 ]
 
 export interface InstallOptions {
@@ -135,7 +143,12 @@ const quantities = (list: { readonly cpu?: string; readonly memory?: string } | 
 }
 
 const policyRules = (rules: ReadonlyArray<Rule>): Array<k8s.PolicyRule> =>
-  rules.map((rule) => ({ apiGroups: [...rule.apiGroups], resources: [...rule.resources], verbs: [...rule.verbs] }))
+  rules.map((rule) => ({
+    apiGroups: [...rule.apiGroups],
+    resources: [...rule.resources],
+    verbs: [...rule.verbs],
+    ...(rule.resourceNames === undefined ? {} : { resourceNames: [...rule.resourceNames] })
+  }))
 
 const crdManifest = (value: unknown, index: number): KubeManifest => {
   if (!isKubeManifest(value) || value.kind !== "CustomResourceDefinition") {

@@ -24,7 +24,7 @@ import { createPrivateKey, randomBytes, webcrypto, X509Certificate } from "node:
 import { isIP } from "node:net"
 import type * as X509 from "@peculiar/x509"
 import { Clock, Context, Duration, Effect, Layer, Option, Schema, Stream, SubscriptionRef } from "effect"
-import { CONTROLLER_SERVICE } from "../charts/ControllerInstall.ts"
+import { CONTROLLER_SERVICE, XDS_CA_SECRET } from "../charts/ControllerInstall.ts"
 import { FIELD_MANAGER, isConflict, isNotFound, type KubeObject } from "../providers/kubernetes/KubeApi.ts"
 import { KubeClient } from "../providers/kubernetes/KubeClient.ts"
 import type { TlsKeyPair } from "./AdsServer.ts"
@@ -32,7 +32,7 @@ import type { TlsKeyPair } from "./AdsServer.ts"
 // @peculiar/x509 loads tsyringe, which needs the reflect-metadata polyfill first.
 import "reflect-metadata"
 
-export const XDS_CA_SECRET = "portico-xds-ca"
+export { XDS_CA_SECRET }
 /** The Secret's keys. */
 export const CA_CERT_KEY = "tls.crt"
 export const CA_KEY_KEY = "tls.key"

@@ -196,11 +196,13 @@ describe("ControllerInstall", () => {
     }
   })
 
-  it("limits the namespaced Role to leases and events, bound to the controller's ServiceAccount", () => {
+  it("limits the namespaced Role to leases, events and the xDS CA Secret, bound to the controller's ServiceAccount", () => {
     expect(rulesOf(byKind(manifests, "Role"))).toEqual(CONTROLLER_NAMESPACE_RULES)
     expect(CONTROLLER_NAMESPACE_RULES).toEqual([
       { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "create", "update"] },
-      { apiGroups: [""], resources: ["events"], verbs: ["create"] }
+      { apiGroups: [""], resources: ["events"], verbs: ["create"] },
+      { apiGroups: [""], resources: ["secrets"], verbs: ["create"] },
+      { apiGroups: [""], resources: ["secrets"], verbs: ["update", "patch"], resourceNames: ["portico-xds-ca"] }
     ])
     const subject = { kind: "ServiceAccount", name: "envoy-gateway", namespace: "envoy-gateway-system" }
     expect(byKind(manifests, "ClusterRoleBinding")).toMatchObject({

@@ -6,23 +6,28 @@
  * - the fleet's ServiceAccount/ConfigMap/Deployment/Service appear, owned by the Gateway;
  * - the Gateway is Programmed False/AddressNotAssigned until the Service has a load balancer
  *   address, then Programmed True with that address (what MetalLB does, done by hand);
- * - a route change reaches a connected ADS client;
+ * - a route change reaches a connected ADS client (TLS from the controller's CA, the fleet
+ *   ServiceAccount's token: secure xDS as wired for the cluster);
  * - deleting the Gateway prunes the fleet's objects (envtest has no garbage collector: the
  *   controller deletes them itself).
  * The controller runs as the install manifest's ServiceAccount, bound to the generated ClusterRole
  * and Role (RBAC enforced): this proves the role is sufficient. The test itself writes as admin.
  * There is no kube-controller-manager: namespaces are created and EndpointSlices written by hand.
  */
+
 import { it } from "@effect/vitest"
+import * as grpc from "@grpc/grpc-js"
 import { Effect, Fiber } from "effect"
 import { afterAll, beforeAll, describe, expect } from "vitest"
 import { kubernetesLayer } from "../../src/App.ts"
 import { runController } from "../../src/Controller.ts"
 import { CONTROLLER_NAMESPACE, CONTROLLER_SERVICE, synthInstall } from "../../src/charts/ControllerInstall.ts"
+import { XDS_CA_KEY } from "../../src/charts/EnvoyFleet.ts"
 import type { KubeObject } from "../../src/providers/kubernetes/KubeApi.ts"
 import { KubeClient } from "../../src/providers/kubernetes/KubeClient.ts"
 import { fleetNameOf } from "../../src/reconcilers/Gateway.ts"
 import { AdsServer } from "../../src/xds/AdsServer.ts"
+import { XDS_TOKEN_AUDIENCE, XDS_TOKEN_HEADER } from "../../src/xds/Bootstrap.ts"
 import { RouteConfigurationSchema } from "../../src/xds/proto/envoy/config/route/v3/route_pb.ts"
 import { unpack } from "../../src/xds/Registry.ts"
 import { type CapturedLog, captureLogs, deltaAck, deltaClient, TypeUrl } from "../support/adsClient.ts"
@@ -211,8 +216,26 @@ describe("portico serve --provider kubernetes (envtest)", () => {
           ])
 
           // A connected ADS client sees a route change.
+          // ...over TLS from the controller's CA (the bundle the fleet's bootstrap ConfigMap carries),
+          // presenting the fleet ServiceAccount's projected-style token, as the fleet's Envoy does.
           const ads = yield* AdsServer
-          const client = yield* deltaClient(ads.address, { id: "envoy-1", cluster: FLEET })
+          const bootstrap = yield* kube.get({ apiVersion: "v1", kind: "ConfigMap" }, { namespace: NS, name: FLEET })
+          const caBundle = (bootstrap as { data?: Record<string, string> }).data?.[XDS_CA_KEY]
+          expect(caBundle).toContain("BEGIN CERTIFICATE")
+          const token = yield* Effect.promise(() =>
+            env.serviceAccountToken(NS, FLEET, { audiences: [XDS_TOKEN_AUDIENCE] })
+          )
+          const metadata = new grpc.Metadata()
+          metadata.set(XDS_TOKEN_HEADER, token)
+          const client = yield* deltaClient(
+            ads.address,
+            { id: "envoy-1", cluster: FLEET },
+            {
+              credentials: grpc.credentials.createSsl(Buffer.from(caBundle ?? "")),
+              metadata,
+              options: { "grpc.ssl_target_name_override": `${CONTROLLER_SERVICE}.${CONTROLLER_NAMESPACE}.svc` }
+            }
+          )
           const ROUTE = `${NS}/eg/http`
           yield* client.send({ typeUrl: TypeUrl.RouteConfiguration, resourceNamesSubscribe: [ROUTE] })
           const domainsIn = (r: {

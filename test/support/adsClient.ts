@@ -73,18 +73,35 @@ export interface NodeInit {
 
 const GenericAds = grpc.makeGenericClientConstructor(adsServiceDefinition, "AggregatedDiscoveryService")
 
+/** How a client connects: plaintext by default; TLS, call metadata (e.g. a token) and channel options. */
+export interface Connection {
+  readonly credentials?: grpc.ChannelCredentials
+  readonly metadata?: grpc.Metadata
+  readonly options?: grpc.ChannelOptions
+}
+
 const connect = <Req, Res, Init>(
   address: string,
   method: grpc.MethodDefinition<Req, Res>,
-  toRequest: (init: Init, first: boolean) => Req
+  toRequest: (init: Init, first: boolean) => Req,
+  connection: Connection = {}
 ): Effect.Effect<AdsClient<Init, Res>, never, Scope.Scope> =>
   Effect.gen(function* () {
     const responses = yield* Queue.unbounded<Res>()
     const received: Array<Res> = []
     const { call } = yield* Effect.acquireRelease(
       Effect.sync(() => {
-        const client = new GenericAds(address, grpc.credentials.createInsecure())
-        const call = client.makeBidiStreamRequest(method.path, method.requestSerialize, method.responseDeserialize)
+        const client = new GenericAds(
+          address,
+          connection.credentials ?? grpc.credentials.createInsecure(),
+          connection.options ?? {}
+        )
+        const call = client.makeBidiStreamRequest(
+          method.path,
+          method.requestSerialize,
+          method.responseDeserialize,
+          connection.metadata ?? new grpc.Metadata()
+        )
         const ended = new Promise<void>((resolve) => {
           call.on("status", () => {
             client.close()
@@ -151,12 +168,17 @@ export const sotwClient = (address: string, node: NodeInit): Effect.Effect<SotwC
   )
 
 /** A delta stream; `node` goes into the first request. */
-export const deltaClient = (address: string, node: NodeInit): Effect.Effect<DeltaClient, never, Scope.Scope> =>
+export const deltaClient = (
+  address: string,
+  node: NodeInit,
+  connection?: Connection
+): Effect.Effect<DeltaClient, never, Scope.Scope> =>
   connect(
     address,
     adsServiceDefinition.deltaAggregatedResources,
     (init: MessageInitShape<typeof DeltaDiscoveryRequestSchema>, first) =>
-      withNode(create(DeltaDiscoveryRequestSchema, init), first ? node : undefined)
+      withNode(create(DeltaDiscoveryRequestSchema, init), first ? node : undefined),
+    connection
   )
 
 const withNode = <R extends { node?: Node | undefined }>(request: R, node: NodeInit | undefined): R => {
