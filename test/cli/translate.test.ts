@@ -291,7 +291,10 @@ describe("translate output", () => {
       },
       infra: { fleets: [] }
     }
-    const printed = renderDocuments(outputDocuments({ objects: [], errors: [], ignored: [], ir, statuses: new Map() }, ["ir"]), "yaml")
+    const printed = renderDocuments(
+      outputDocuments({ objects: [], errors: [], ignored: [], ir, statuses: new Map() }, ["ir"]),
+      "yaml"
+    )
     expect(printed).not.toContain("SECRET-KEY")
     expect(printed).toContain('privateKey: "[redacted: 10 bytes, see Secret default/cert]"')
     expect(printed).toContain("certificateChain: CHAIN")
