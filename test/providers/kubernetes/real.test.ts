@@ -88,6 +88,49 @@ describe("Kubernetes provider against kube-apiserver", () => {
     )
   )
 
+  it.live(
+    "watches the server keeps closing (1 s timeout) resume from their resourceVersion: no event lost, no relist",
+    () =>
+      withKube(
+        Effect.gen(function* () {
+          const kube = yield* KubeClient
+          const named = (name: string): KubeObject => ({ ...gateway(80), metadata: { name, namespace: NS } })
+          const updates: Array<StoreUpdate> = []
+          yield* watchKind(GATEWAY_TYPE, { watchTimeoutSeconds: 1 }).pipe(
+            Stream.runForEach((u) => Effect.sync(() => updates.push(u))),
+            Effect.forkChild
+          )
+          yield* until(() => updates.length >= 1, "the initial list")
+          // Changes spread over ~4 s: the server ends the watch several times meanwhile.
+          for (let i = 0; i < 8; i += 1) {
+            yield* kube.serverSideApply(named(`closing-${i}`))
+            if (i % 2 === 1) yield* kube.delete(GATEWAY_TYPE, { namespace: NS, name: `closing-${i - 1}` })
+            yield* Effect.sleep("500 millis")
+          }
+          const names = Effect.gen(function* () {
+            const fresh = yield* makeStore(["Gateway.gateway.networking.k8s.io"])
+            for (const update of updates) yield* fresh.apply(update)
+            const all = yield* fresh.list("Gateway.gateway.networking.k8s.io")
+            return all
+              .map((o) => o.metadata.name)
+              .filter((n) => n.startsWith("closing-"))
+              .sort()
+          })
+          const expected = ["closing-1", "closing-3", "closing-5", "closing-7"]
+          let seen: ReadonlyArray<string> = []
+          for (let i = 0; i < 100 && seen.join() !== expected.join(); i += 1) {
+            yield* Effect.sleep("100 millis")
+            seen = yield* names
+          }
+          assert.deepStrictEqual(seen, expected)
+          // Resumed, never relisted: one Replace (the initial list), every change as its own event.
+          assert.strictEqual(updates.filter((u) => u._tag === "Replace").length, 1)
+          assert.strictEqual(updates.filter((u) => u._tag === "Delete").length, 4)
+        for (const name of expected) yield* kube.delete(GATEWAY_TYPE, { namespace: NS, name })
+        })
+      )
+  )
+
   it.live("the provider's snapshots follow a Gateway and an HTTPRoute through create, update and delete", () =>
     withKube(
       Effect.gen(function* () {
