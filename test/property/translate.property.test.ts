@@ -417,8 +417,14 @@ const GATEWAY_API_KINDS = new Set([
  * 1. No exception, JSON output, an error for every non-object and for every object of a kind
  * Portico reads whose name or namespace Kubernetes would reject, only Gateway API kinds in `objects`.
  */
+/** The printable part of a result: `statuses` holds functions (the status writer's recompute). */
+const printable = (result: ReturnType<typeof translateObjects>) => {
+  const { statuses: _functions, ...rest } = result
+  return rest
+}
+
 const wellFormed = (input: ReadonlyArray<unknown>): void => {
-  const result = translateObjects(input)
+  const result = printable(translateObjects(input))
   check(isJson(result), () => `output is not JSON: ${nonJsonAt(result)}`)
 
   for (const e of result.errors) {
@@ -437,7 +443,7 @@ const wellFormed = (input: ReadonlyArray<unknown>): void => {
 /** 2. Same input, same output; distinct-named objects in another order, same objects and IR. */
 const deterministic = (input: ReadonlyArray<unknown>, seed: number): void => {
   const first = translateObjects(input)
-  deepStrictEqual(translateObjects(input), first, "a second translation differs")
+  deepStrictEqual(printable(translateObjects(input)), printable(first), "a second translation differs")
   const distinct = distinctByName(input)
   const inOrder = distinct.length === input.length ? first : translateObjects(distinct)
   const reordered = translateObjects(shuffled(distinct, seed))
