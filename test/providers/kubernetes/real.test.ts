@@ -126,7 +126,7 @@ describe("Kubernetes provider against kube-apiserver", () => {
           // Resumed, never relisted: one Replace (the initial list), every change as its own event.
           assert.strictEqual(updates.filter((u) => u._tag === "Replace").length, 1)
           assert.strictEqual(updates.filter((u) => u._tag === "Delete").length, 4)
-        for (const name of expected) yield* kube.delete(GATEWAY_TYPE, { namespace: NS, name })
+          for (const name of expected) yield* kube.delete(GATEWAY_TYPE, { namespace: NS, name })
         })
       )
   )
