@@ -9,9 +9,10 @@
  *
  * A replica that becomes leader re-runs the latest snapshot at once, so infrastructure and
  * statuses catch up without waiting for a change. A fleet's Service getting its load balancer
- * address is itself a watched change (Services are watched), which re-runs the loop.
+ * address is itself a watched change (Services are watched), which re-runs the loop. Every
+ * RESYNC_INTERVAL the leader re-applies all fleet objects (drift repair).
  */
-import { Effect, Option, Ref, Stream, SubscriptionRef } from "effect"
+import { type Duration, Effect, Option, Ref, Schedule, Stream, SubscriptionRef } from "effect"
 import { InfraApplier } from "./charts/InfraApplier.ts"
 import { type Applied, Pipeline } from "./Pipeline.ts"
 import type { KubeObject } from "./providers/kubernetes/KubeApi.ts"
@@ -32,7 +33,16 @@ const gatewayUids = (objects: ReadonlyArray<KubeObject>): ReadonlyMap<string, st
   return out
 }
 
-type Event = { readonly _tag: "Snapshot"; readonly snapshot: ProviderSnapshot } | { readonly _tag: "Leader" }
+type Event =
+  | { readonly _tag: "Snapshot"; readonly snapshot: ProviderSnapshot }
+  | { readonly _tag: "Leader" }
+  | { readonly _tag: "Resync" }
+
+/**
+ * How often the leader re-applies every fleet object even when nothing changed, repairing edits
+ * made on the server behind our back (the applier otherwise skips objects it already applied).
+ */
+export const RESYNC_INTERVAL = "10 minutes"
 
 /** The leader's part for one snapshot: infrastructure, then statuses with the fleets' addresses. */
 const lead = (snapshot: ProviderSnapshot, applied: Applied) =>
@@ -64,39 +74,50 @@ const lead = (snapshot: ProviderSnapshot, applied: Applied) =>
     yield* writer.submit(desiredStatuses(statuses, snapshot.objects))
   })
 
+export interface ControllerOptions {
+  /** Default RESYNC_INTERVAL. */
+  readonly resyncInterval?: Duration.Input
+}
+
 /** Runs until interrupted. */
-export const runController = Effect.gen(function* () {
-  const provider = yield* KubernetesProvider
-  const pipeline = yield* Pipeline
-  const election = yield* LeaderElection
-  const latest = yield* Ref.make(Option.none<{ readonly snapshot: ProviderSnapshot; readonly applied: Applied }>())
+export const runController = (options: ControllerOptions = {}) =>
+  Effect.gen(function* () {
+    const provider = yield* KubernetesProvider
+    const pipeline = yield* Pipeline
+    const election = yield* LeaderElection
+    const latest = yield* Ref.make(Option.none<{ readonly snapshot: ProviderSnapshot; readonly applied: Applied }>())
 
-  const becameLeader = SubscriptionRef.changes(election.isLeader).pipe(
-    Stream.changes,
-    Stream.filter((leader) => leader),
-    Stream.map((): Event => ({ _tag: "Leader" }))
-  )
-  const snapshots = provider.snapshots.pipe(Stream.map((snapshot): Event => ({ _tag: "Snapshot", snapshot })))
-
-  yield* Stream.merge(snapshots, becameLeader).pipe(
-    Stream.runForEach((event) =>
-      Effect.gen(function* () {
-        if (event._tag === "Snapshot") {
-          const snapshot = event.snapshot
-          const applied = yield* pipeline.apply({ objects: snapshot.objects })
-          yield* Ref.set(latest, Option.some({ snapshot, applied }))
-          for (const error of applied.view.errors) yield* Effect.logWarning(error.message)
-          const view = applied.view
-          yield* Effect.logInfo(
-            `generation ${view.generation}: ${view.objects.length} Gateway API object(s), ${view.fleets.length} fleet(s); ${
-              view.changedFleets.length === 0 ? "no fleet changed" : `updated ${view.changedFleets.join(", ")}`
-            }${snapshot.missingKinds.length === 0 ? "" : `; not installed: ${snapshot.missingKinds.join(", ")}`}`
-          )
-        }
-        if (!(yield* SubscriptionRef.get(election.isLeader))) return
-        const current = yield* Ref.get(latest)
-        if (Option.isSome(current)) yield* lead(current.value.snapshot, current.value.applied)
-      })
+    const becameLeader = SubscriptionRef.changes(election.isLeader).pipe(
+      Stream.changes,
+      Stream.filter((leader) => leader),
+      Stream.map((): Event => ({ _tag: "Leader" }))
     )
-  )
-})
+    const snapshots = provider.snapshots.pipe(Stream.map((snapshot): Event => ({ _tag: "Snapshot", snapshot })))
+    const resyncs = Stream.fromSchedule(Schedule.spaced(options.resyncInterval ?? RESYNC_INTERVAL)).pipe(
+      Stream.map((): Event => ({ _tag: "Resync" }))
+    )
+    const infra = yield* InfraApplier
+
+    yield* Stream.mergeAll([snapshots, becameLeader, resyncs], { concurrency: "unbounded" }).pipe(
+      Stream.runForEach((event) =>
+        Effect.gen(function* () {
+          if (event._tag === "Snapshot") {
+            const snapshot = event.snapshot
+            const applied = yield* pipeline.apply({ objects: snapshot.objects })
+            yield* Ref.set(latest, Option.some({ snapshot, applied }))
+            for (const error of applied.view.errors) yield* Effect.logWarning(error.message)
+            const view = applied.view
+            yield* Effect.logInfo(
+              `generation ${view.generation}: ${view.objects.length} Gateway API object(s), ${view.fleets.length} fleet(s); ${
+                view.changedFleets.length === 0 ? "no fleet changed" : `updated ${view.changedFleets.join(", ")}`
+              }${snapshot.missingKinds.length === 0 ? "" : `; not installed: ${snapshot.missingKinds.join(", ")}`}`
+            )
+          }
+          if (!(yield* SubscriptionRef.get(election.isLeader))) return
+          if (event._tag === "Resync") yield* infra.resync
+          const current = yield* Ref.get(latest)
+          if (Option.isSome(current)) yield* lead(current.value.snapshot, current.value.applied)
+        })
+      )
+    )
+  })

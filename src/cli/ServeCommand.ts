@@ -166,7 +166,7 @@ export const serveCommand = Command.make(
     yield* Effect.logInfo(
       `provider kubernetes: controller ${flags.controllerName}, namespace ${flags.namespace}, layout ${flags.layout}`
     )
-    yield* runController.pipe(
+    yield* runController().pipe(
       Effect.provide(
         kubernetesLayer({
           controllerName: flags.controllerName,

@@ -124,12 +124,27 @@ export const reconcile = (snapshot: ResourceSnapshot, controllerName: string): R
     statuses.set(objectKey(r.kind, r.namespace, r.name), (previous) => routeStatus(r, controllerName, previous))
   }
   for (const p of reconcileBackendTLSPolicies(snapshot, routes, controllerName)) {
-    statuses.set(objectKey("BackendTLSPolicy", p.namespace, p.name), () => p.status)
+    statuses.set(objectKey("BackendTLSPolicy", p.namespace, p.name), (previous) =>
+      policyStatus(p.status, controllerName, previous)
+    )
   }
   return { snapshot, statuses, ir: buildIR(gateways, routes) }
 }
 
 const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
+
+/** A policy's status: other controllers' ancestor entries first, kept untouched, then ours. */
+const policyStatus = (
+  ours: { readonly ancestors: ReadonlyArray<unknown> },
+  controllerName: string,
+  previous: unknown
+): unknown => {
+  const others =
+    isRecord(previous) && Array.isArray(previous.ancestors)
+      ? previous.ancestors.filter((a) => isRecord(a) && a.controllerName !== controllerName)
+      : []
+  return { ...(isRecord(previous) ? previous : {}), ancestors: [...others, ...ours.ancestors] }
+}
 
 export const translateObjects = (objects: ReadonlyArray<unknown>, options: TranslateOptions = {}): TranslateResult => {
   const controllerName = options.controllerName ?? DEFAULT_CONTROLLER_NAME

@@ -8,6 +8,7 @@
  *   address, then Programmed True with that address (what MetalLB does, done by hand);
  * - a route change reaches a connected ADS client (TLS from the controller's CA, the fleet
  *   ServiceAccount's token: secure xDS as wired for the cluster);
+ * - a hand edit of a fleet object is undone by the leader's periodic resync;
  * - deleting the Gateway prunes the fleet's objects (envtest has no garbage collector: the
  *   controller deletes them itself).
  * The controller runs as the install manifest's ServiceAccount, bound to the generated ClusterRole
@@ -144,7 +145,7 @@ describe("portico serve --provider kubernetes (envtest)", () => {
         yield* Effect.gen(function* () {
           const kube = admin
           for (const o of quickstart("www.example.com")) yield* kube.serverSideApply(o, { fieldManager: "test" })
-          const controller = yield* Effect.forkScoped(runController)
+          const controller = yield* Effect.forkScoped(runController({ resyncInterval: "1 second" }))
 
           // Statuses.
           const gatewayClass = yield* eventually(
@@ -196,6 +197,24 @@ describe("portico serve --provider kubernetes (envtest)", () => {
           expect(
             (service as unknown as { spec: { ports: ReadonlyArray<{ port: number; targetPort: number }> } }).spec.ports
           ).toEqual([expect.objectContaining({ port: 80, targetPort: 10080 })])
+
+          // Drift: someone scales the fleet by hand; the leader's periodic resync puts it back.
+          const deployment = { apiVersion: "apps/v1", kind: "Deployment" } as const
+          yield* kube.serverSideApply(
+            obj({
+              apiVersion: "apps/v1",
+              kind: "Deployment",
+              metadata: { name: FLEET, namespace: NS },
+              spec: { replicas: 5 }
+            }),
+            { fieldManager: "someone", force: true }
+          )
+          yield* eventually(
+            "replicas restored by the resync",
+            Effect.map(kube.get(deployment, { namespace: NS, name: FLEET }), (o) =>
+              (o as unknown as { spec: { replicas?: number } }).spec.replicas === 1 ? true : undefined
+            )
+          )
 
           // What MetalLB does: the Service gets an address; the Gateway becomes Programmed with it.
           yield* kube.patchStatus(
