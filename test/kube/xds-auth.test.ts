@@ -8,7 +8,6 @@
  * another Gateway's ServiceAccount receives nothing of this Gateway.
  */
 import { X509Certificate } from "node:crypto"
-import { create } from "@bufbuild/protobuf"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as grpc from "@grpc/grpc-js"
 import type { KubeConfig } from "@kubernetes/client-node"
@@ -25,17 +24,8 @@ import { isConflict, type KubeObject } from "../../src/providers/kubernetes/Kube
 import { KubeClient } from "../../src/providers/kubernetes/KubeClient.ts"
 import { fleetNameOf } from "../../src/reconcilers/Gateway.ts"
 import { AdsServer } from "../../src/xds/AdsServer.ts"
-import { adsServiceDefinition } from "../../src/xds/ads/Service.ts"
 import { XDS_TOKEN_HEADER } from "../../src/xds/Bootstrap.ts"
 import { BUNDLE_KEY, ControllerCa, XDS_CA_SECRET } from "../../src/xds/ControllerCa.ts"
-import { NodeSchema } from "../../src/xds/proto/envoy/config/core/v3/base_pb.ts"
-import {
-  DeltaDiscoveryRequestSchema,
-  type DeltaDiscoveryResponse,
-  DiscoveryRequestSchema,
-  type DiscoveryResponse
-} from "../../src/xds/proto/envoy/service/discovery/v3/discovery_pb.ts"
-import { TypeUrl } from "../../src/xds/Registry.ts"
 import type { FleetResources } from "../../src/xds/Resources.ts"
 import { SnapshotCache } from "../../src/xds/SnapshotCache.ts"
 import { fleetNamespaceByLayout, XdsAuth } from "../../src/xds/XdsAuth.ts"
@@ -43,14 +33,13 @@ import {
   assignment,
   type CapturedLog,
   captureLogs,
-  deltaNames,
   edsCluster,
   fleetResources,
   httpListener,
   routeConfig,
-  sotwNames,
   tlsSecret
 } from "../support/adsClient.ts"
+import { adsSession, type SessionOptions } from "../support/adsSession.ts"
 import { type EnvTest, startEnvTest } from "../support/kube/EnvTest.ts"
 
 /** The first build of kube-apiserver and etcd takes minutes (`make envtest` does it ahead). */
@@ -155,72 +144,20 @@ const fleetOf = (fleet: string, prefix: string): FleetResources =>
     secrets: [tlsSecret(`${prefix}-cert`)]
   })
 const ALL_NAMES = ["a", "b", "c"].flatMap((p) => [`${p}-listener`, `${p}-route`, `${p}-cluster`, `${p}-cert`])
-const GenericAds = grpc.makeGenericClientConstructor(adsServiceDefinition, "AggregatedDiscoveryService")
-
-interface Session {
-  readonly names: ReadonlyArray<string>
-  readonly responses: number
-  readonly status: grpc.StatusObject
-}
-
-/** One stream asking for everything of both fleets as `fleet`; ends after `want` responses or on the server's status. */
+/** One ADS stream asking for everything of every fleet as `fleet`, presenting `token` if given. */
 const session = (
   address: string,
-  options: {
-    readonly credentials: grpc.ChannelCredentials
-    readonly fleet: string
-    readonly token?: string | undefined
-    readonly mode?: "delta" | "sotw"
-    readonly want?: number
-  }
-): Effect.Effect<Session> =>
-  Effect.callback<Session>((resume) => {
-    const client = new GenericAds(address, options.credentials, {
-      "grpc.ssl_target_name_override": HOST,
-      "grpc.default_authority": HOST
-    })
-    const metadata = new grpc.Metadata()
-    if (options.token !== undefined) metadata.set(XDS_TOKEN_HEADER, options.token)
-    const delta = (options.mode ?? "delta") === "delta"
-    const call: grpc.ClientDuplexStream<unknown, DeltaDiscoveryResponse | DiscoveryResponse> = delta
-      ? client.makeBidiStreamRequest(
-          adsServiceDefinition.deltaAggregatedResources.path,
-          adsServiceDefinition.deltaAggregatedResources.requestSerialize as (value: unknown) => Buffer,
-          adsServiceDefinition.deltaAggregatedResources.responseDeserialize,
-          metadata
-        )
-      : client.makeBidiStreamRequest(
-          adsServiceDefinition.streamAggregatedResources.path,
-          adsServiceDefinition.streamAggregatedResources.requestSerialize as (value: unknown) => Buffer,
-          adsServiceDefinition.streamAggregatedResources.responseDeserialize,
-          metadata
-        )
-    const names: Array<string> = []
-    let responses = 0
-    const timer = setTimeout(() => call.cancel(), 5000)
-    call.on("data", (response: DeltaDiscoveryResponse | DiscoveryResponse) => {
-      responses += 1
-      names.push(...("removedResources" in response ? deltaNames(response) : sotwNames(response)))
-      if (responses >= (options.want ?? Number.POSITIVE_INFINITY)) call.end()
-    })
-    call.on("error", () => {})
-    call.on("status", (status) => {
-      clearTimeout(timer)
-      client.close()
-      resume(Effect.succeed({ names, responses, status }))
-    })
-    const node = create(NodeSchema, { id: "envoy-0", cluster: options.fleet })
-    const wildcard = new Set<string>([TypeUrl.Cluster, TypeUrl.Listener])
-    for (const [index, typeUrl] of Object.values(TypeUrl).entries()) {
-      const wanted = wildcard.has(typeUrl) ? [] : ALL_NAMES
-      const first = index === 0 ? { node } : {}
-      call.write(
-        delta
-          ? create(DeltaDiscoveryRequestSchema, { typeUrl, resourceNamesSubscribe: wanted, ...first })
-          : create(DiscoveryRequestSchema, { typeUrl, resourceNames: wanted, ...first })
-      )
-    }
+  options: Omit<SessionOptions, "serverName" | "names" | "metadata"> & { readonly token?: string | undefined }
+) => {
+  const { token, ...rest } = options
+  return adsSession(address, {
+    ...rest,
+    serverName: HOST,
+    names: ALL_NAMES,
+    timeoutMs: 5000,
+    ...(token === undefined ? {} : { metadata: { [XDS_TOKEN_HEADER]: token } })
   })
+}
 
 const trusting = (bundle: string) => grpc.credentials.createSsl(Buffer.from(bundle))
 

@@ -6,7 +6,7 @@
  * a real kube-apiserver: test/kube/xds-auth.test.ts.
  */
 import { X509Certificate } from "node:crypto"
-import { create, fromBinary, fromJson, toBinary } from "@bufbuild/protobuf"
+import { fromBinary, fromJson, toBinary } from "@bufbuild/protobuf"
 import { it } from "@effect/vitest"
 import * as grpc from "@grpc/grpc-js"
 import { Effect, Layer, Metric, Queue, Stream } from "effect"
@@ -27,24 +27,16 @@ import {
   adsDeniedCounter,
   type TlsKeyPair
 } from "../../src/xds/AdsServer.ts"
-import { adsServiceDefinition } from "../../src/xds/ads/Service.ts"
 import { bootstrapJson, makeBootstrap, makeTokenSds, tokenSdsJson, XDS_TOKEN_HEADER } from "../../src/xds/Bootstrap.ts"
 import { BUNDLE_KEY, ControllerCa, type ControllerCaOptions, PREVIOUS_CERT_KEY } from "../../src/xds/ControllerCa.ts"
 import { BootstrapSchema } from "../../src/xds/proto/envoy/config/bootstrap/v3/bootstrap_pb.ts"
-import { NodeSchema } from "../../src/xds/proto/envoy/config/core/v3/base_pb.ts"
 import { CredentialInjectorSchema } from "../../src/xds/proto/envoy/extensions/filters/http/credential_injector/v3/credential_injector_pb.ts"
 import { GenericSchema } from "../../src/xds/proto/envoy/extensions/http/injected_credentials/generic/v3/generic_pb.ts"
 import { SecretSchema } from "../../src/xds/proto/envoy/extensions/transport_sockets/tls/v3/secret_pb.ts"
 import { UpstreamTlsContextSchema } from "../../src/xds/proto/envoy/extensions/transport_sockets/tls/v3/tls_pb.ts"
 import { HttpProtocolOptionsSchema } from "../../src/xds/proto/envoy/extensions/upstreams/http/v3/http_protocol_options_pb.ts"
-import {
-  DeltaDiscoveryRequestSchema,
-  type DeltaDiscoveryResponse,
-  DiscoveryRequestSchema,
-  type DiscoveryResponse,
-  DiscoveryResponseSchema
-} from "../../src/xds/proto/envoy/service/discovery/v3/discovery_pb.ts"
-import { registry, TypeUrl, unpack } from "../../src/xds/Registry.ts"
+import { DiscoveryResponseSchema } from "../../src/xds/proto/envoy/service/discovery/v3/discovery_pb.ts"
+import { registry, unpack } from "../../src/xds/Registry.ts"
 import type { FleetResources } from "../../src/xds/Resources.ts"
 import { SnapshotCache } from "../../src/xds/SnapshotCache.ts"
 import { fleetNamespaceByLayout, gatewayOfFleet, serviceAccountOf, tokenOf, XdsAuth } from "../../src/xds/XdsAuth.ts"
@@ -52,14 +44,13 @@ import {
   assignment,
   type CapturedLog,
   captureLogs,
-  deltaNames,
   edsCluster,
   fleetResources,
   httpListener,
   routeConfig,
-  sotwNames,
   tlsSecret
 } from "../support/adsClient.ts"
+import { adsSession, type SessionOptions } from "../support/adsSession.ts"
 import { certificateAuthority, signedCertificate } from "../support/certs.ts"
 
 const NS = "portico-test"
@@ -84,80 +75,11 @@ const fleetOf = (fleet: string, prefix: string): FleetResources =>
   })
 const ALL_NAMES = ["a", "b", "c"].flatMap((p) => [`${p}-listener`, `${p}-route`, `${p}-cluster`, `${p}-cert`])
 
-const GenericAds = grpc.makeGenericClientConstructor(adsServiceDefinition, "AggregatedDiscoveryService")
-
-interface Session {
-  readonly names: ReadonlyArray<string>
-  readonly responses: number
-  readonly status: grpc.StatusObject
-}
-
-/**
- * One ADS stream that asks for everything of both fleets (wildcard CDS/LDS, every EDS/RDS/SDS name)
- * as `fleet`; ends after `want` responses (else on the server's status, or cancels after 3 s).
- */
+/** One ADS stream asking for everything of every fleet as `fleet` (test/support/adsSession.ts). */
 const session = (
   address: string,
-  options: {
-    readonly credentials: grpc.ChannelCredentials
-    readonly fleet: string
-    readonly metadata?: Readonly<Record<string, string>>
-    readonly mode?: "delta" | "sotw"
-    readonly want?: number
-    readonly serverName?: string
-  }
-): Effect.Effect<Session> =>
-  Effect.callback<Session>((resume) => {
-    const authority = options.serverName ?? HOST
-    const client = new GenericAds(address, options.credentials, {
-      "grpc.ssl_target_name_override": authority,
-      "grpc.default_authority": authority
-    })
-    const metadata = new grpc.Metadata()
-    for (const [key, value] of Object.entries(options.metadata ?? {})) metadata.set(key, value)
-    const delta = (options.mode ?? "delta") === "delta"
-    const call: grpc.ClientDuplexStream<unknown, DeltaDiscoveryResponse | DiscoveryResponse> = delta
-      ? client.makeBidiStreamRequest(
-          adsServiceDefinition.deltaAggregatedResources.path,
-          adsServiceDefinition.deltaAggregatedResources.requestSerialize as (value: unknown) => Buffer,
-          adsServiceDefinition.deltaAggregatedResources.responseDeserialize,
-          metadata
-        )
-      : client.makeBidiStreamRequest(
-          adsServiceDefinition.streamAggregatedResources.path,
-          adsServiceDefinition.streamAggregatedResources.requestSerialize as (value: unknown) => Buffer,
-          adsServiceDefinition.streamAggregatedResources.responseDeserialize,
-          metadata
-        )
-    const names: Array<string> = []
-    let responses = 0
-    const timer = setTimeout(() => call.cancel(), 3000)
-    call.on("data", (response: DeltaDiscoveryResponse | DiscoveryResponse) => {
-      responses += 1
-      names.push(...("removedResources" in response ? deltaNames(response) : sotwNames(response)))
-      if (responses >= (options.want ?? Number.POSITIVE_INFINITY)) call.end()
-    })
-    call.on("error", () => {})
-    call.on("status", (status) => {
-      clearTimeout(timer)
-      client.close()
-      resume(Effect.succeed({ names, responses, status }))
-    })
-    const node = create(NodeSchema, { id: "envoy-0", cluster: options.fleet })
-    const wildcard = new Set<string>([TypeUrl.Cluster, TypeUrl.Listener])
-    for (const [index, typeUrl] of Object.values(TypeUrl).entries()) {
-      const wanted = wildcard.has(typeUrl) ? [] : ALL_NAMES
-      call.write(
-        delta
-          ? create(DeltaDiscoveryRequestSchema, {
-              typeUrl,
-              resourceNamesSubscribe: wanted,
-              ...(index === 0 ? { node } : {})
-            })
-          : create(DiscoveryRequestSchema, { typeUrl, resourceNames: wanted, ...(index === 0 ? { node } : {}) })
-      )
-    }
-  })
+  options: Omit<SessionOptions, "serverName" | "names"> & { readonly serverName?: string }
+) => adsSession(address, { ...options, serverName: options.serverName ?? HOST, names: ALL_NAMES })
 
 const trusting = (bundle: string) => grpc.credentials.createSsl(Buffer.from(bundle))
 
